@@ -1,0 +1,120 @@
+"""Settings read from TB_* environment variables and the project's .env, validated once at start."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.config.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LIVE_CONFIRMATION = "yes-real-money"
+Mode = Literal["sim", "paper", "testnet", "live"]
+MODES_AVAILABLE = ("sim",)
+
+
+class Settings(BaseSettings):
+    """Every TB_* setting; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_prefix="TB_", env_file=None, extra="ignore", validate_default=True,
+                                      env_file_encoding="utf-8")
+
+    mode: Mode = "sim"
+    live_confirm: str = ""
+    root: Path = PROJECT_ROOT
+    db_path: Path = Path("enhanced_trading.db")
+    data_dir: Path = Path("data")
+    run_dir: Path = Path("run")
+    log_dir: Path = Path("logs")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    hybrid_profile: str = "momentum_standard"
+    futures_profile: str = "momentum_aggressive"
+
+    sim_speed: float = Field(6.0, gt=0, le=10_000)
+    sim_start: datetime = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    sim_starting_balance: float = Field(10_000.0, gt=0)
+    sim_slippage_bps: float = Field(2.0, ge=0, le=500)
+    cycle_seconds: float = Field(1.0, gt=0, le=3600)
+    candle_lookback: int = Field(300, ge=50, le=5000)
+
+    max_leverage: int = Field(5, ge=1, le=125)
+    min_signal_quality: float = Field(5.0, ge=0, le=10)
+    min_conviction_score: float = Field(5.0, ge=0, le=10)
+
+    @field_validator("sim_start")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> "Settings":
+        for name in ("db_path", "data_dir", "run_dir", "log_dir"):
+            p = getattr(self, name)
+            if not p.is_absolute():
+                object.__setattr__(self, name, self.root / p)
+        return self
+
+    @property
+    def sim_clock_rate(self) -> float:
+        """Sim seconds per wall second: TB_SIM_SPEED five-minute candles each second."""
+        return self.sim_speed * 300.0
+
+
+_ALLOWED_HINTS = {
+    "mode": "one of sim, paper, testnet, live",
+    "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "sim_speed": "a number > 0 and <= 10000 (5-minute candles per second)",
+    "sim_start": "an ISO-8601 date or time, e.g. 2025-03-01T00:00:00Z",
+    "sim_starting_balance": "a number > 0",
+    "sim_slippage_bps": "a number from 0 to 500",
+    "cycle_seconds": "a number > 0 and <= 3600",
+    "candle_lookback": "a whole number from 50 to 5000",
+    "max_leverage": "a whole number from 1 to 125",
+    "min_signal_quality": "a number from 0 to 10",
+    "min_conviction_score": "a number from 0 to 10",
+}
+
+
+# Read by start_trading_system.sh, not by Python; allowed in the environment and .env.
+SHELL_ONLY_SETTINGS = {"TB_VENV_DIR", "TB_PYTHON"}
+
+
+def load_settings(root: Path | None = None) -> Settings:
+    """Settings from the process environment over `<root>/.env`; raise ConfigError on a bad value.
+
+    The process environment wins over .env, so `TB_MODE=foo ./start_trading_system.sh` is honoured.
+    An unknown TB_* name is an error too: a typo such as TB_MOED must not be silently ignored.
+    """
+    import os
+
+    from dotenv import dotenv_values
+
+    root = Path(os.environ.get("TB_ROOT", root or PROJECT_ROOT))
+    env_file = root / ".env"
+    known = {f"TB_{name.upper()}" for name in Settings.model_fields} | SHELL_ONLY_SETTINGS
+    file_values = dotenv_values(env_file) if env_file.exists() else {}
+    for key in sorted(set(file_values) | set(os.environ)):
+        if key.startswith("TB_") and key not in known:
+            value = os.environ.get(key, file_values.get(key))
+            raise ConfigError(key, value, "a setting listed in .env.example (unknown name; a typo?)")
+    try:
+        settings = Settings(_env_file=env_file if env_file.exists() else None, root=root)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        raise ConfigError(f"TB_{name.upper()}", err.get("input"), _ALLOWED_HINTS.get(name, err["msg"])) from None
+    check_mode(settings)
+    return settings
+
+
+def check_mode(settings: Settings) -> None:
+    """Refuse live without explicit confirmation, and say honestly which modes exist yet."""
+    if settings.mode == "live" and settings.live_confirm != LIVE_CONFIRMATION:
+        raise ConfigError("TB_LIVE_CONFIRM", settings.live_confirm,
+                          f"'{LIVE_CONFIRMATION}' to trade real money in TB_MODE=live")
+    if settings.mode not in MODES_AVAILABLE:
+        raise ConfigError("TB_MODE", settings.mode, f"{', '.join(MODES_AVAILABLE)} (other modes are not built yet)")

@@ -1,0 +1,1 @@
+"""Execution: the Broker protocol, the sim venue, order bookkeeping and position accounting."""

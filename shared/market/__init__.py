@@ -1,0 +1,1 @@
+"""Market data: candles, bundled data files, the universe, and feeds (replay for sim)."""
