@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from shared.execution.models import BalanceReport, BrokerUpdate, MarketInfo, OrderReport, OrderRequest, PositionReport
+from shared.execution.models import BalanceReport, BrokerUpdate, Fill, MarketInfo, OrderReport, OrderRequest, PositionReport
 
 
 class BrokerError(Exception):
@@ -38,6 +38,10 @@ class Broker(Protocol):
 
     def poll(self, now: datetime) -> BrokerUpdate:
         """Bring the venue view up to `now`: fills, funding and order changes since the last poll."""
+        ...
+
+    def recent_fills(self, since: float) -> list[Fill]:
+        """Our fills at or after market time `since` (epoch seconds), oldest first."""
         ...
 
     def last_price(self, symbol: str) -> float: ...

@@ -301,5 +301,5 @@ class SimBroker:
         self.cash += amount
         self.funding_payments.append(FundingPayment(symbol, float(ts), rate, mark, h.qty, amount))
 
-    def fills_since(self, ts: float) -> list[Fill]:
-        return [f for f in self.fills if f.ts >= ts]
+    def recent_fills(self, since: float) -> list[Fill]:
+        return [f for f in self.fills if f.ts >= since]

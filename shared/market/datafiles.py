@@ -11,7 +11,9 @@ from shared.market.candles import Candles
 
 
 def _epoch_seconds(col: pd.Series) -> np.ndarray:
-    return (pd.to_datetime(col, utc=True).astype("int64") // 10**9).to_numpy(dtype=np.int64) if len(col) else np.empty(0, np.int64)
+    # resolution-independent (pandas 3 may parse to s, ms, us or ns)
+    delta = pd.to_datetime(col, utc=True) - pd.Timestamp(0, tz="UTC")
+    return (delta // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
 def load_candles(path: Path, symbol: str, timeframe: str) -> Candles:

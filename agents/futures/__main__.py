@@ -1,0 +1,4 @@
+from agents.futures import SPEC
+from shared.runner import entrypoint
+
+entrypoint(SPEC)

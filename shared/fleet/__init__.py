@@ -1,0 +1,1 @@
+"""The fleet: render supervisord's configuration, start/stop/status it, and show what runs."""

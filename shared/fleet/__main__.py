@@ -1,0 +1,3 @@
+from shared.fleet.cli import main
+
+main()
