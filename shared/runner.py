@@ -69,11 +69,8 @@ def build_cycle(spec: AgentSpec, cfg: AgentConfig) -> AgentCycle:
     broker = SimBroker(feed, markets, s.sim_starting_balance, s.sim_slippage_bps, s.run_dir / f"sim_venue_{spec.name}.json",
                        currency="USDT" if spec.market == "futures" else "USD")
     clock = StoredReplayClock(conn, s.sim_start, s.sim_clock_rate)
-    last = conn.execute("SELECT max(cycle) FROM heartbeats WHERE agent=?", (spec.name,)).fetchone()[0] or 0
-    # the cycle number continues across restarts: client order ids derive from it and must never repeat
-    last = max(last, conn.execute("SELECT max(cycle) FROM decisions WHERE agent=?", (spec.name,)).fetchone()[0] or 0)
     return AgentCycle(spec, cfg.profile, cfg.leverage, feed, broker, EmaCrossEngine(cfg.profile.signal), audit, clock,
-                      s.candle_lookback, cycle=last)
+                      s.candle_lookback, cycle=audit.last_cycle())
 
 
 def print_summary(spec: AgentSpec, result: CycleResult, console: Console) -> None:

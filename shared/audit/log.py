@@ -62,6 +62,13 @@ class AuditLog:
                 "INSERT INTO equity_snapshots(ts, market_ts, agent, equity, cash, unrealized_pnl, open_positions)"
                 " VALUES (?,?,?,?,?,?,?)", (iso(utc_now()), iso(market_ts), self.agent, equity, cash, upnl, open_positions))
 
+    def last_cycle(self) -> int:
+        """The highest cycle number this agent recorded: a restart continues after it, so that client
+        order ids (derived from it) never repeat."""
+        row = self.conn.execute("SELECT max(c) FROM (SELECT max(cycle) AS c FROM heartbeats WHERE agent=?"
+                                " UNION ALL SELECT max(cycle) FROM decisions WHERE agent=?)", (self.agent, self.agent)).fetchone()
+        return int(row[0] or 0)
+
     # -- orders ----------------------------------------------------------------------------------------
     def order_new(self, req: OrderRequest, intent: str, market_ts: datetime) -> bool:
         """Record an order before it goes to the venue. False if this client id exists already (a retry)."""
