@@ -51,6 +51,7 @@ class CycleResult:
     equity: float
     outcomes: list[SymbolOutcome] = field(default_factory=list)
     fills: int = 0
+    data_time: datetime | None = None  # close of the newest candle seen: how fresh the feed is
 
 
 def client_order_id(agent: str, symbol: str, cycle: int, intent: str) -> str:
@@ -68,6 +69,7 @@ class AgentCycle:
         self.lookback = lookback
         self.cycle = cycle
         self.futures = spec.market == "futures"
+        self._newest_data: datetime | None = None
 
     # -- venue -> audit --------------------------------------------------------------------------------
     def sync_venue(self, now: datetime) -> int:
@@ -102,6 +104,7 @@ class AgentCycle:
         positions = {p.symbol: p for p in self.broker.positions()}
         balance = self.broker.balance()
         result = CycleResult(self.cycle, now, 0.0, balance.equity, fills=fills)
+        self._newest_data = None
         data_end = self.feed.data_end()
         for symbol in self.feed.symbols:
             if now >= data_end:
@@ -118,6 +121,7 @@ class AgentCycle:
         held = self.broker.positions()
         self.audit.equity(now, balance.equity, balance.cash, sum(p.unrealized_pnl for p in held), len(held))
         result.equity = balance.equity
+        result.data_time = self._newest_data
         result.seconds = time.monotonic() - started
         return result
 
@@ -125,6 +129,7 @@ class AgentCycle:
         base = self.feed.candles(symbol, now, self.lookback)
         if len(base) == 0:
             return SymbolOutcome(symbol, Action.WAIT.value, "no closed candle yet")
+        self._newest_data = max(self._newest_data or base.close_time(-1), base.close_time(-1))
         price = float(base.close[-1])
         funding = self.feed.funding(symbol)
         ctx = SymbolContext(symbol, now, {base.timeframe: base}, base.timeframe, position, self.spec.allow_short,

@@ -96,7 +96,7 @@ def main(spec: AgentSpec, argv: list[str] | None = None) -> int:
     audit = cycle.audit
     if args.once:
         result = cycle.run_once()
-        audit.heartbeat(os.getpid(), result.cycle, result.seconds, result.market_time, None)
+        audit.heartbeat(os.getpid(), result.cycle, result.seconds, result.market_time, None, result.data_time)
         print_summary(spec, result, Console(width=160))
         return 0
     return run_forever(spec, cfg, cycle)
@@ -116,7 +116,7 @@ def run_forever(spec: AgentSpec, cfg: AgentConfig, cycle: AgentCycle) -> int:
         try:
             result = cycle.run_once()
             errors = 0
-            audit.heartbeat(os.getpid(), result.cycle, result.seconds, result.market_time, None)
+            audit.heartbeat(os.getpid(), result.cycle, result.seconds, result.market_time, None, result.data_time)
             acted = [o for o in result.outcomes if o.action not in ("WAIT", "HOLD")]
             for o in acted:
                 log.info("%s %s qty=%s price=%s: %s", o.action, o.symbol, o.qty, o.price, o.reason)

@@ -41,11 +41,16 @@ class AuditLog:
             self.conn.execute("INSERT INTO events(ts, agent, kind, severity, message, data) VALUES (?,?,?,?,?,?)",
                               (iso(utc_now()), self.agent, kind, severity, message, _json(data)))
 
-    def heartbeat(self, pid: int, cycle: int, seconds: float, market_ts: datetime | None, last_error: str | None) -> None:
+    def heartbeat(self, pid: int, cycle: int, seconds: float, market_ts: datetime | None, last_error: str | None,
+                  data_ts: datetime | None = None) -> None:
+        """One row per cycle. `data_ts` is the close of the newest candle the cycle saw (feed freshness);
+        `last_error` is None for a successful cycle."""
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO heartbeats(ts, agent, pid, cycle, cycle_seconds, market_ts, last_error) VALUES (?,?,?,?,?,?,?)",
-                (iso(utc_now()), self.agent, pid, cycle, seconds, iso(market_ts) if market_ts else None, last_error))
+                "INSERT INTO heartbeats(ts, agent, pid, cycle, cycle_seconds, market_ts, data_ts, last_error)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (iso(utc_now()), self.agent, pid, cycle, seconds, iso(market_ts) if market_ts else None,
+                 iso(data_ts) if data_ts else None, last_error))
 
     def decisions(self, cycle: int, market_ts: datetime, rows: Iterable[DecisionRow]) -> None:
         now = iso(utc_now())

@@ -42,7 +42,7 @@ CREATE TABLE equity_snapshots (
 CREATE INDEX equity_agent_id ON equity_snapshots(agent, id);
 CREATE TABLE heartbeats (
     id INTEGER PRIMARY KEY, ts TEXT NOT NULL, agent TEXT NOT NULL, pid INTEGER NOT NULL, cycle INTEGER NOT NULL,
-    cycle_seconds REAL NOT NULL, market_ts TEXT, last_error TEXT
+    cycle_seconds REAL NOT NULL, market_ts TEXT, data_ts TEXT, last_error TEXT
 );
 CREATE INDEX heartbeats_agent_id ON heartbeats(agent, id);
 CREATE TABLE sim_clock (
