@@ -45,6 +45,32 @@ class Settings(BaseSettings):
     min_signal_quality: float = Field(5.0, ge=0, le=10)
     min_conviction_score: float = Field(5.0, ge=0, le=10)
 
+    # risk (docs/risk.md explains each rule)
+    risk_per_trade_pct: float = Field(1.0, gt=0, le=10)
+    kelly_min_trades: int = Field(20, ge=1, le=100)
+    kelly_fraction: float = Field(0.25, gt=0, le=1)
+    kelly_cap_pct: float = Field(20.0, ge=1, le=100)
+    max_fleet_positions: int = Field(6, ge=1, le=200)
+    max_cluster_exposure_pct: float = Field(50.0, gt=0, le=1000)
+    max_trades_per_day: int = Field(8, ge=1, le=1000)
+    max_trades_per_hour: int = Field(3, ge=1, le=1000)
+    daily_loss_limit_pct: float = Field(3.0, gt=0, le=100)
+    max_drawdown_pct: float = Field(10.0, gt=0, le=100)
+    fleet_daily_loss_limit_pct: float = Field(3.0, gt=0, le=100)
+    fleet_max_drawdown_pct: float = Field(10.0, gt=0, le=100)
+    loss_streak: int = Field(3, ge=1, le=100)
+    loss_cooldown_minutes: float = Field(60.0, ge=0, le=10080)
+    max_var_pct: float = Field(5.0, gt=0, le=100)
+    var_confidence: float = Field(0.95, gt=0.5, lt=1)
+    max_correlation: float = Field(0.85, gt=-1, le=1)
+    on_daily_loss: Literal["REDUCING", "HALTED"] = "REDUCING"
+    on_max_drawdown: Literal["REDUCING", "HALTED"] = "HALTED"
+    reducing_flatten: bool = False
+    halted_flatten: bool = True
+    kill_switch_path: Path = Path("run/KILL_SWITCH")
+    min_liq_distance_atr: float = Field(3.0, ge=0, le=100)
+    funding_rate_limit_pct: float = Field(0.05, ge=0, le=10)
+
     @field_validator("sim_start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
@@ -52,7 +78,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":
-        for name in ("db_path", "data_dir", "run_dir", "log_dir"):
+        for name in ("db_path", "data_dir", "run_dir", "log_dir", "kill_switch_path"):
             p = getattr(self, name)
             if not p.is_absolute():
                 object.__setattr__(self, name, self.root / p)
@@ -76,6 +102,10 @@ _ALLOWED_HINTS = {
     "max_leverage": "a whole number from 1 to 125",
     "min_signal_quality": "a number from 0 to 10",
     "min_conviction_score": "a number from 0 to 10",
+    "on_daily_loss": "REDUCING or HALTED",
+    "on_max_drawdown": "REDUCING or HALTED",
+    "reducing_flatten": "true or false",
+    "halted_flatten": "true or false",
 }
 
 
