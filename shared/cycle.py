@@ -132,7 +132,10 @@ class AgentCycle:
         self._newest_data = max(self._newest_data or base.close_time(-1), base.close_time(-1))
         price = float(base.close[-1])
         funding = self.feed.funding(symbol)
-        ctx = SymbolContext(symbol, now, {base.timeframe: base}, base.timeframe, position, self.spec.allow_short,
+        frames = {base.timeframe: base}
+        for tf in self.engine.timeframes:
+            frames[tf] = self.feed.candles(symbol, now, self.lookback, tf)
+        ctx = SymbolContext(symbol, now, frames, base.timeframe, position, self.spec.allow_short,
                             funding_rate=funding.latest(now.timestamp()) if funding else None)
         exit_reason = self._exit_reason(position, price)
         ev = (Evaluation(Action.CLOSE, 1.0, exit_reason, {"close": price}, "exit_rules") if exit_reason

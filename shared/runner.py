@@ -28,7 +28,7 @@ from shared.logging_setup import setup_logging
 from shared.market.replay import ReplayFeed
 from shared.market.sim_clock_store import StoredReplayClock
 from shared.market.universe import AgentUniverse, load_universe
-from shared.signals.ema_cross import EmaCrossEngine
+from shared.signals.engine import build_signal_engine
 
 log = logging.getLogger(__name__)
 MAX_CONSECUTIVE_ERRORS = 5  # then exit non-zero and let supervisord restart us with a clean slate
@@ -69,7 +69,8 @@ def build_cycle(spec: AgentSpec, cfg: AgentConfig) -> AgentCycle:
     broker = SimBroker(feed, markets, s.sim_starting_balance, s.sim_slippage_bps, s.run_dir / f"sim_venue_{spec.name}.json",
                        currency="USDT" if spec.market == "futures" else "USD")
     clock = StoredReplayClock(conn, s.sim_start, s.sim_clock_rate)
-    return AgentCycle(spec, cfg.profile, cfg.leverage, feed, broker, EmaCrossEngine(cfg.profile.signal), audit, clock,
+    engine = build_signal_engine(spec.market, cfg.profile, s)
+    return AgentCycle(spec, cfg.profile, cfg.leverage, feed, broker, engine, audit, clock,
                       s.candle_lookback, cycle=audit.last_cycle())
 
 

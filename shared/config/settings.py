@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     min_signal_quality: float = Field(5.0, ge=0, le=10)
     min_conviction_score: float = Field(5.0, ge=0, le=10)
 
+    # sentiment (docs/signals.md#sentiment)
+    sentiment_scorer: Literal["auto", "lexicon", "finbert"] = "auto"
+    sentiment_model: str = ""
+    sentiment_half_life_hours: float = Field(6.0, gt=0, le=720)
+    sentiment_max_age_hours: float = Field(48.0, gt=0, le=8760)
+    sentiment_momentum_lookback: int = Field(12, ge=2, le=1000)
+    sentiment_divergence_threshold: float = Field(0.4, gt=0, le=2)
+
     # risk (docs/risk.md explains each rule)
     risk_per_trade_pct: float = Field(1.0, gt=0, le=10)
     kelly_min_trades: int = Field(20, ge=1, le=100)
@@ -102,6 +110,7 @@ _ALLOWED_HINTS = {
     "max_leverage": "a whole number from 1 to 125",
     "min_signal_quality": "a number from 0 to 10",
     "min_conviction_score": "a number from 0 to 10",
+    "sentiment_scorer": "one of auto, lexicon, finbert",
     "on_daily_loss": "REDUCING or HALTED",
     "on_max_drawdown": "REDUCING or HALTED",
     "reducing_flatten": "true or false",

@@ -50,4 +50,7 @@ class Evaluation:
 
 
 class SignalEngine(Protocol):
+    # higher timeframes the engine wants besides the base one; the cycle serves them closed-only
+    timeframes: tuple[str, ...]
+
     def evaluate(self, ctx: SymbolContext) -> Evaluation: ...

@@ -11,6 +11,8 @@ FRESH_CROSS_CANDLES = 3  # a cross older than this is stale: the move already ha
 
 
 class EmaCrossEngine:
+    timeframes: tuple[str, ...] = ()
+
     def __init__(self, params: SignalParams) -> None:
         self.p = params
 
