@@ -122,6 +122,25 @@ _ALLOWED_HINTS = {
 SHELL_ONLY_SETTINGS = {"TB_VENV_DIR", "TB_PYTHON"}
 
 
+# Processes with settings of their own (notifier, watchdog) declare them in these models; their names are
+# known settings too, validated by those processes (and by `start_trading_system.sh check`).
+EXTENSION_SETTINGS = ("shared.notify.config:NotifySettings", "shared.health.config:HealthSettings")
+
+
+def known_setting_names() -> set[str]:
+    import importlib
+
+    names = {f"TB_{name.upper()}" for name in Settings.model_fields} | SHELL_ONLY_SETTINGS
+    for ref in EXTENSION_SETTINGS:
+        module, _, cls = ref.partition(":")
+        try:
+            model = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError):
+            continue  # that process is not part of this install
+        names |= {f"TB_{name.upper()}" for name in model.model_fields}
+    return names
+
+
 def load_settings(root: Path | None = None) -> Settings:
     """Settings from the process environment over `<root>/.env`; raise ConfigError on a bad value.
 
@@ -134,7 +153,7 @@ def load_settings(root: Path | None = None) -> Settings:
 
     root = Path(os.environ.get("TB_ROOT", root or PROJECT_ROOT))
     env_file = root / ".env"
-    known = {f"TB_{name.upper()}" for name in Settings.model_fields} | SHELL_ONLY_SETTINGS
+    known = known_setting_names()
     file_values = dotenv_values(env_file) if env_file.exists() else {}
     for key in sorted(set(file_values) | set(os.environ)):
         if key.startswith("TB_") and key not in known:

@@ -43,10 +43,13 @@ def check_config() -> Settings:
     from agents.hybrid import SPEC as HYBRID
     from shared.runner import load_agent_config
 
+    from shared.notify.config import NotifySettings
+
     settings = _settings()
     try:
         for spec in (HYBRID, FUTURES):
             load_agent_config(spec)
+        NotifySettings.load(settings.root)
     except ConfigError as err:
         click.echo(str(err), err=True)
         sys.exit(CONFIG_EXIT_CODE)
