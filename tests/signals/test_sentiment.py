@@ -437,7 +437,7 @@ def test_lexicon_beats_majority_baseline_on_held_out_valid(capsys: pytest.Captur
     ev = evaluate(LexiconScorer(), load_labelled(VALID))
     assert ev.n == 2388
     assert ev.majority_label is NEU and ev.majority_accuracy == pytest.approx(1566 / 2388)
-    assert ev.accuracy > ev.majority_accuracy + 0.07  # measured 0.757 vs 0.656 (docs/signals_sentiment.md)
+    assert ev.accuracy > ev.majority_accuracy + 0.07  # measured 0.757 vs 0.656 (docs/signals.md, Sentiment)
     assert min(ev.recall.values()) > 0.55
     assert evaluate_main([str(VALID)]) == 0
     assert "accuracy: 0.7571" in capsys.readouterr().out
