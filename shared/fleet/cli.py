@@ -43,6 +43,7 @@ def check_config() -> Settings:
     from agents.hybrid import SPEC as HYBRID
     from shared.runner import load_agent_config
 
+    from shared.health.config import HealthSettings
     from shared.notify.config import NotifySettings
 
     settings = _settings()
@@ -50,6 +51,7 @@ def check_config() -> Settings:
         for spec in (HYBRID, FUTURES):
             load_agent_config(spec)
         NotifySettings.load(settings.root)
+        HealthSettings.load(settings.root)
     except ConfigError as err:
         click.echo(str(err), err=True)
         sys.exit(CONFIG_EXIT_CODE)
@@ -147,6 +149,9 @@ def start_cmd(foreground: bool) -> None:
             click.echo(f"Tracer fleet is already running (supervisord pid {_supervisord_pid(paths)}); not starting a "
                        "second one. Use status, restart or stop.")
             sys.exit(1 if foreground else 0)
+        orphans = _kill_leftovers(paths.root)  # a supervisord that died leaves its programs behind
+        if orphans:
+            click.echo(f"stopped programs left running by a previous supervisord: {orphans}")
         prepare_database(settings)
         conf = render_config(paths)
         paths.socket.unlink(missing_ok=True)
@@ -180,14 +185,20 @@ def stop_fleet(paths: FleetPaths, timeout: float = 60) -> list[int]:
     return _kill_leftovers(paths.root)
 
 
+# The command lines of the programs supervisord runs for us (config/supervisord.conf.template).
+_FLEET_PROGRAMS = ("-m agents.", "-m shared.notify", "-m shared.health watchdog", "-m shared.health listener",
+                   "bin/supervisord")
+
+
 def _kill_leftovers(root: Path) -> list[int]:
-    """Any of our programs still running from this checkout (e.g. after supervisord itself was killed)."""
+    """Our fleet programs still running from this checkout (e.g. orphans after supervisord itself was killed).
+    Only the fleet's programs: a health check or fleet command running beside us is left alone."""
     leftovers = []
+    own = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
     for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
         try:
             cmd = " ".join(proc.info["cmdline"] or [])
-            if proc.info["cwd"] == str(root) and ("-m agents." in cmd or "-m shared." in cmd or "supervisord" in cmd) \
-                    and proc.pid != os.getpid() and proc.pid not in {p.pid for p in psutil.Process().parents()}:
+            if proc.info["cwd"] == str(root) and any(p in cmd for p in _FLEET_PROGRAMS) and proc.pid not in own:
                 proc.kill()
                 leftovers.append(proc.pid)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -229,7 +240,8 @@ def status_cmd() -> None:
 
 
 @cli.command("logs")
-@click.argument("program", required=False, type=click.Choice([*AGENTS, "supervisord"]))
+@click.argument("program", required=False,
+                type=click.Choice([*AGENTS, "watchdog", "notifier", "alerts", "supervisord"]))
 @click.option("-f", "--follow", is_flag=True, help="keep following (Ctrl-C to stop)")
 @click.option("-n", "--lines", default=40, show_default=True)
 def logs_cmd(program: str | None, follow: bool, lines: int) -> None:

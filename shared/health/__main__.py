@@ -1,0 +1,3 @@
+from shared.health.cli import main
+
+main()
