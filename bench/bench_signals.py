@@ -2,14 +2,22 @@
 
 Run:  .venv/bin/python bench/bench_signals.py [--repeats 50]
 
-Data: real bundled candles — 3 windows from each of the 4 spot 5m files and 6 futures 1h files = 30 "symbols".
-Each symbol gets its base timeframe plus two higher ones (5m -> 1h, 4h; 1h -> 4h, 12h: SOL and DOGE perpetuals hold only ~470 days), 500 closed candles each,
-served by ReplayFeed (resampled from the base file, closed candles only). Loading and resampling are setup, not timed.
+Data: real bundled candles, 10 files (4 spot 5m, 6 futures 1h) at 3 market times shared by every file of a market
+= 30 "symbols"; the symbols of one market at one time form one agent cycle (4 spot, 6 futures symbols, one clock).
+Each symbol gets its base timeframe plus two higher ones (5m -> 1h, 4h; 1h -> 4h, 12h: SOL and DOGE perpetuals hold
+only ~470 days), 500 closed candles each, served by ReplayFeed (resampled from the base file, closed candles only).
+Loading and resampling are setup, not timed.
 
 Timed "core pass" per symbol: compute_features(base) + EMA trend on both higher timeframes + build_market_state
 (regime tracker, volatility, ADX, calendar, key levels, funding, risk, contradiction) + quality + conviction +
-threshold check. Timed "full pass" adds, when shared.signals.gating / strategies / aggregation are importable:
-gate -> run the allowed strategies -> aggregate, with quality/conviction for the aggregated direction.
+threshold check. "library pass" adds gate -> run the allowed strategies -> aggregate, with quality/conviction
+for the aggregated direction (the library's pieces called by hand, strategies on their own feature cache).
+
+"engine pass" is what the agents run: shared.signals.engine.ProfileSignalEngine.evaluate per symbol — features
+shared with the strategies, market state, tier/liquidity filter, the trigger scan over the cycle's universe (once
+per cycle), sentiment (lexicon over the bundled headlines), gate, strategies, aggregation, scores, thresholds and
+the decision's details. Engines persist across repeats like an agent's; each repeat is a new cycle for the scan,
+while the regime trackers see the same candles again (as a paper-mode cycle inside one candle does).
 
 Baseline: TA-Lib alone computing EMA, RSI, MACD, BBANDS, ATR, ADX on all 90 series (30 symbols x 3 timeframes).
 Reported: the median of --repeats runs of each, and the ratio pass / baseline (target <= 2).
@@ -22,6 +30,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import talib
@@ -29,9 +38,9 @@ import talib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared.market.candles import Candles  # noqa: E402
 from shared.market.datafiles import load_candles  # noqa: E402
 from shared.market.replay import ReplayFeed  # noqa: E402
-from shared.market.timeframes import timeframe_seconds  # noqa: E402
 from shared.signals.base import SymbolContext  # noqa: E402
 from shared.signals.config import SignalsConfig  # noqa: E402
 from shared.signals.indicators import compute_features  # noqa: E402
@@ -39,7 +48,7 @@ from shared.signals.market_state import RegimeTracker, build_market_state, timef
 from shared.signals.scoring import check_thresholds, conviction_from_state, quality_from_features  # noqa: E402
 
 CANDLES = 500
-WINDOWS_PER_FILE = 3
+NOWS = tuple(datetime(*t, tzinfo=timezone.utc) for t in ((2025, 11, 1, 0), (2025, 12, 15, 12), (2026, 2, 1, 6)))
 SOURCES = (  # (file, base timeframe, higher timeframes, futures?)
     *((f"spot_5m/{s}_USDT-5m.csv.gz", "5m", ("1h", "4h"), False) for s in ("BTC", "ETH", "SOL", "XRP")),
     *((f"futures_1h/{s}_USDT_USDT-1h-futures.csv.gz", "1h", ("4h", "12h"), True)
@@ -48,23 +57,16 @@ SOURCES = (  # (file, base timeframe, higher timeframes, futures?)
 
 
 def build_contexts() -> list[SymbolContext]:
-    """30 contexts, each with 3 timeframes x 500 closed candles of real data."""
+    """30 contexts, each with 3 timeframes x 500 closed candles of real data; one `now` per market and cycle."""
     ctxs = []
     for path, base_tf, higher, futures in SOURCES:
         base = load_candles(ROOT / "data" / path, Path(path).name.split("-")[0], base_tf)
         feed = ReplayFeed({base.symbol: base})
-        # Each window needs 500 candles of the highest timeframe; window ends are spread evenly over the file
-        # (the higher-timeframe history of windows in a short file may overlap; their base candles do not).
-        span = timeframe_seconds(higher[-1]) // base.seconds * (CANDLES + 2)
-        if span > len(base):
-            raise SystemExit(f"{path} is too short for {CANDLES} {higher[-1]} candles")
-        for w in range(WINDOWS_PER_FILE):
-            end = span + (len(base) - span) * w // max(1, WINDOWS_PER_FILE - 1)
-            now = base.close_time(end - 1)
+        for w, now in enumerate(NOWS):
             candles = {base_tf: feed.candles(base.symbol, now, CANDLES)}
             for tf in higher:
                 candles[tf] = feed.candles(base.symbol, now, CANDLES, tf)
-            assert all(len(c) == CANDLES for c in candles.values()), {tf: len(c) for tf, c in candles.items()}
+            assert all(len(c) == CANDLES for c in candles.values()), (path, now, {tf: len(c) for tf, c in candles.items()})
             ctxs.append(SymbolContext(f"{base.symbol}#{w}", now, candles, base_tf, None, allow_short=futures,
                                       drawdown_pct=2.0, funding_rate=0.0001 if futures else None))
     return ctxs
@@ -134,6 +136,54 @@ def make_full_pass():
     return full_pass, "gate + all 5 strategies (allowed ones run) + aggregation included"
 
 
+class CycleCandles:
+    """The scan's view of one cycle's universe: each symbol's base candles (what ReplayFeed serves in the agent)."""
+
+    def __init__(self, ctxs: list[SymbolContext]) -> None:
+        self.base = {c.symbol: c.base for c in ctxs}
+
+    def candles(self, symbol: str, now: datetime, lookback: int, timeframe: str | None = None) -> Candles:
+        c = self.base[symbol]
+        return c.slice(max(0, len(c) - lookback), len(c))
+
+
+def make_engine_pass(ctxs: list[SymbolContext], cfg: SignalsConfig):
+    """One ProfileSignalEngine per market and cycle (its universe = that cycle's symbols), all 5 strategies."""
+    from shared.config.settings import Settings
+    from shared.market.universe import AgentUniverse, SymbolSpec
+    from shared.signals.aggregation import DEFAULT_AGGREGATION
+    from shared.signals.engine import ProfileSignalEngine, Thresholds, build_sentiment
+    from shared.signals.gating import DEFAULT_GATING
+    from shared.signals.strategies import build_strategies, strategy_names
+
+    settings = Settings()
+    groups: dict[tuple[bool, datetime], list[SymbolContext]] = {}
+    for c in ctxs:
+        groups.setdefault((c.allow_short, c.now), []).append(c)
+    sentiment = build_sentiment(settings, [c.symbol.split("#")[0] for c in ctxs])
+    runs = []
+    for (futures, _now), group in groups.items():
+        symbols = {c.symbol: SymbolSpec(data="", tier=1) for c in group}
+        universe = AgentUniverse(market="futures" if futures else "spot", timeframe=group[0].base_timeframe,
+                                 symbols=symbols)
+        engine = ProfileSignalEngine(
+            market=universe.market, base_timeframe=universe.timeframe, config=cfg,
+            strategies=build_strategies(list(strategy_names())), gating=DEFAULT_GATING,
+            aggregation=DEFAULT_AGGREGATION, thresholds=Thresholds(5.0, 5.0), sentiment=sentiment,
+            symbols=symbols, universe=universe, candles=CycleCandles(group))
+        runs.append((engine, group))
+
+    def engine_pass() -> int:
+        acted = 0
+        for engine, group in runs:
+            engine.scanner.new_cycle()
+            for ctx in group:
+                acted += engine.evaluate(ctx).action.value != "WAIT"
+        return acted
+
+    return engine_pass
+
+
 def measure(fns: dict[str, Callable[[], None]], repeats: int) -> dict[str, tuple[float, float]]:
     """Median (wall, CPU) seconds of each fn. The fns run interleaved in every repeat, so a burst of load from
     other processes hits all of them alike; CPU time (process_time) ignores time spent descheduled."""
@@ -165,6 +215,7 @@ def main() -> None:
 
     public, raw = make_talib_alone(False), make_talib_alone(True)
     full, note = make_full_pass()
+    engine = make_engine_pass(ctxs, cfg)
     fns: dict[str, Callable[[], None]] = {
         "talib": lambda: public(ctxs),
         "talib_c": lambda: raw(ctxs),
@@ -173,6 +224,7 @@ def main() -> None:
     }
     if full is not None:
         fns["full"] = lambda: full(ctxs, fresh(), cfg) and None
+    fns["engine"] = lambda: engine() and None
     for fn in fns.values():  # warm up
         fn()
     t = measure(fns, args.repeats)
@@ -180,12 +232,13 @@ def main() -> None:
         "talib": f"TA-Lib alone via talib.X (EMA RSI MACD BBANDS ATR ADX on {series} series)",
         "talib_c": "TA-Lib alone via the C entry points (no pandas wrapper)",
         "core": "core pass: features + market state + quality + conviction + thresholds",
-        "full": f"full pass: core + {note}",
+        "full": f"library pass: core + {note}",
+        "engine": "engine pass: ProfileSignalEngine.evaluate (+ filter, scan, sentiment, details)",
     }
-    print(f"{'':78s} {'wall ms':>8s} {'cpu ms':>8s}  ratio (cpu) vs talib.X / vs C")
+    print(f"{'':84s} {'wall ms':>8s} {'cpu ms':>8s}  ratio (cpu) vs talib.X / vs C")
     for k, (w, c) in t.items():
         ratio = "" if k.startswith("talib") else f"  {c / t['talib'][1]:.2f}x / {c / t['talib_c'][1]:.2f}x"
-        print(f"{label[k]:78s} {w * 1e3:8.3f} {c * 1e3:8.3f}{ratio}")
+        print(f"{label[k]:84s} {w * 1e3:8.3f} {c * 1e3:8.3f}{ratio}")
     if full is None:
         print(f"full pass: {note}")
 

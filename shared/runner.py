@@ -11,6 +11,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -22,12 +23,16 @@ from shared.config.errors import ConfigError, exit_on_config_error
 from shared.config.profiles import Profile, load_profiles, select_profile
 from shared.config.settings import Settings, load_settings
 from shared.cycle import AgentCycle, AgentSpec, CycleResult
-from shared.execution.sim_broker import SimBroker
+from shared.execution.faults import FaultInjector
+from shared.execution.portfolio_view import MarketData
+from shared.execution.sim_broker import LIMIT_VOLUME_SHARE, SimBroker
 from shared.execution.sim_markets import sim_market
 from shared.logging_setup import setup_logging
 from shared.market.replay import ReplayFeed
 from shared.market.sim_clock_store import StoredReplayClock
 from shared.market.universe import AgentUniverse, load_universe
+from shared.risk.config import risk_config_from_settings
+from shared.risk.engine import RiskEngine
 from shared.signals.engine import build_signal_engine
 
 log = logging.getLogger(__name__)
@@ -67,16 +72,39 @@ def build_cycle(spec: AgentSpec, cfg: AgentConfig) -> AgentCycle:
     markets = {sym: sim_market(sym, spec.market) for sym in feed.symbols}
     s.run_dir.mkdir(parents=True, exist_ok=True)
     broker = SimBroker(feed, markets, s.sim_starting_balance, s.sim_slippage_bps, s.run_dir / f"sim_venue_{spec.name}.json",
-                       currency="USDT" if spec.market == "futures" else "USD")
-    clock = StoredReplayClock(conn, s.sim_start, s.sim_clock_rate)
-    engine = build_signal_engine(spec.market, cfg.profile, s)
+                       currency="USDT" if spec.market == "futures" else "USD", limit_volume_share=LIMIT_VOLUME_SHARE,
+                       account=spec.name)
+    clock = StoredReplayClock(conn, s.sim_start, s.sim_clock_rate, end=feed.data_end())
+    engine = build_signal_engine(spec.market, cfg.profile, s, universe=cfg.universe, feed=feed)
+    risk_cfg = risk_config_from_settings(s)
+    risk = RiskEngine(risk_cfg, cfg.profile, kill_switch_path=risk_cfg.kill_switch_file(s.root))
+    data, others = fleet_market_data(spec, cfg, feed)
     return AgentCycle(spec, cfg.profile, cfg.leverage, feed, broker, engine, audit, clock,
-                      s.candle_lookback, cycle=audit.last_cycle())
+                      s.candle_lookback, cycle=audit.last_cycle(), risk=risk, market_data=data, other_agents=others,
+                      reconcile_every=s.reconcile_every_cycles,
+                      faults=FaultInjector(spec.name, s.run_dir))
+
+
+def fleet_market_data(spec: AgentSpec, cfg: AgentConfig, feed: ReplayFeed) -> tuple[MarketData, tuple[str, ...]]:
+    """Candles and clusters of every symbol the fleet trades: fleet VaR and correlation need the other agent's
+    symbols too, so this agent loads the other agents' universe feeds as well (docs/risk.md)."""
+    path = cfg.settings.root / "config" / "universe.yaml"
+    names = [n for n, body in (yaml.safe_load(path.read_text()) or {}).items() if isinstance(body, dict)]
+    feeds: dict[str, ReplayFeed] = {sym: feed for sym in feed.symbols}
+    clusters = {sym: spec_.cluster for sym, spec_ in cfg.universe.symbols.items()}
+    others = tuple(n for n in names if n != spec.name)
+    for name in others:
+        uni = load_universe(path, name)
+        other = ReplayFeed.from_universe(uni, cfg.settings.data_dir)
+        for sym, sspec in uni.symbols.items():
+            feeds.setdefault(sym, other)
+            clusters.setdefault(sym, sspec.cluster)
+    return MarketData(feeds, clusters), others
 
 
 def print_summary(spec: AgentSpec, result: CycleResult, console: Console) -> None:
     table = Table(title=f"{spec.name} cycle {result.cycle} at market time {iso(result.market_time)} "
-                        f"(equity {result.equity:,.2f}, {result.seconds * 1000:.0f} ms)")
+                        f"(equity {result.equity:,.2f}, {result.trading_state}, {result.seconds * 1000:.0f} ms)")
     for col in ("symbol", "decision", "price", "qty", "reason"):
         table.add_column(col, overflow="fold")
     for o in result.outcomes:
@@ -93,7 +121,10 @@ def main(spec: AgentSpec, argv: list[str] | None = None) -> int:
     except ConfigError as err:
         exit_on_config_error(err)
     setup_logging(cfg.settings, spec.name)
-    cycle = build_cycle(spec, cfg)
+    try:
+        cycle = build_cycle(spec, cfg)
+    except ConfigError as err:
+        exit_on_config_error(err)
     audit = cycle.audit
     if args.once:
         result = cycle.run_once()

@@ -15,11 +15,14 @@ from shared.config.profiles import load_profiles
 from shared.config.settings import PROJECT_ROOT, Settings
 from shared.cycle import AgentCycle, client_order_id
 from shared.execution.models import OrderType
+from shared.execution.portfolio_view import MarketData
 from shared.execution.sim_broker import SimBroker
 from shared.execution.sim_markets import sim_market
 from shared.market.replay import ReplayFeed
 from shared.market.universe import load_universe
-from shared.signals.ema_cross import EmaCrossEngine
+from shared.risk.config import RiskConfig
+from shared.risk.engine import RiskEngine
+from shared.signals.engine import build_signal_engine
 
 
 def build(spec, tmp_path, profile_name: str):
@@ -28,13 +31,16 @@ def build(spec, tmp_path, profile_name: str):
     uni = load_universe(PROJECT_ROOT / "config" / "universe.yaml", spec.name)
     feed = ReplayFeed.from_universe(uni, PROJECT_ROOT / "data")
     markets = {s: sim_market(s, spec.market) for s in feed.symbols}
-    broker = SimBroker(feed, markets, 10_000, 2.0, tmp_path / f"{spec.name}.json")
+    broker = SimBroker(feed, markets, 10_000, 2.0, tmp_path / f"{spec.name}.json", fsync=False)
     conn = connect(tmp_path / "db.sqlite")
     migrate(conn)
     clock = ManualClock(settings.sim_start)
     leverage = profile.leverage if spec.market == "futures" else 1
-    cycle = AgentCycle(spec, profile, leverage, feed, broker, EmaCrossEngine(profile.signal), AuditLog(conn, spec.name),
-                       clock, lookback=200)
+    engine = build_signal_engine(spec.market, profile, settings, universe=uni, feed=feed)
+    risk = RiskEngine(RiskConfig(), profile, kill_switch_path=tmp_path / "KILL_SWITCH")  # never the checkout's file
+    data = MarketData({s: feed for s in feed.symbols}, {s: sym.cluster for s, sym in uni.symbols.items()})
+    cycle = AgentCycle(spec, profile, leverage, feed, broker, engine, AuditLog(conn, spec.name), clock, lookback=200,
+                       risk=risk, market_data=data)
     return cycle, clock, conn, broker
 
 
@@ -58,6 +64,13 @@ def test_cycles_record_every_symbol_and_trade(tmp_path, spec, profile, step):
     ours = {r["symbol"]: r["qty"] * (1 if r["side"] == "BUY" else -1) for r in cycle.audit.open_positions()}
     venue = {p.symbol: p.qty for p in broker.positions()}
     assert ours.keys() == venue.keys() and all(abs(ours[s] - venue[s]) < 1e-9 for s in ours)
+    # every entry decision carries the risk engine's verdict with its numbers; every rejection names its rule
+    import json
+
+    for action, details in conn.execute("SELECT action, details FROM decisions WHERE details LIKE '%\"risk\"%'"):
+        risk = json.loads(details)["risk"]
+        assert risk["rule"] and risk["reason"] and isinstance(risk["numbers"], dict)
+        assert (action in ("BUY", "SELL")) == (risk["rule"] == "entry")
     # every fill recorded once, every order id unique
     assert conn.execute("SELECT count(*) FROM fills").fetchone()[0] == len(broker.fills)
     realized = conn.execute("SELECT coalesce(sum(realized_pnl), 0) FROM fills").fetchone()[0]

@@ -62,3 +62,18 @@ def test_bundled_data_is_real_and_sorted():
             c = feed.history(sym)
             assert len(c) > 5000 and np.all(np.diff(c.open_time) > 0)
             assert np.all(c.high >= np.maximum(c.open, c.close)) and np.all(c.low <= np.minimum(c.open, c.close))
+
+
+def test_stored_clock_stops_at_the_end_of_the_data(tmp_path):
+    from shared.audit.db import connect
+    from shared.audit.migrations import migrate
+    from shared.market.sim_clock_store import StoredReplayClock, anchor
+
+    conn = connect(tmp_path / "c.db")
+    migrate(conn)
+    import time
+
+    anchor(conn, at(T0), rate=3600.0, wall=time.time() - 100)  # 100 s ago: unbounded, 100 market hours on
+    clock = StoredReplayClock(conn, at(T0), 3600.0, end=at(T0 + 86400))
+    assert clock.now() == at(T0 + 86400)
+    assert StoredReplayClock(conn, at(T0), 3600.0).now() > at(T0 + 86400)

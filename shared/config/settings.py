@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     sim_slippage_bps: float = Field(2.0, ge=0, le=500)
     cycle_seconds: float = Field(1.0, gt=0, le=3600)
     candle_lookback: int = Field(300, ge=50, le=5000)
+    reconcile_every_cycles: int = Field(30, ge=0, le=100_000)
 
     max_leverage: int = Field(5, ge=1, le=125)
     min_signal_quality: float = Field(5.0, ge=0, le=10)
@@ -107,6 +108,7 @@ _ALLOWED_HINTS = {
     "sim_slippage_bps": "a number from 0 to 500",
     "cycle_seconds": "a number > 0 and <= 3600",
     "candle_lookback": "a whole number from 50 to 5000",
+    "reconcile_every_cycles": "a whole number from 0 (only at start) to 100000",
     "max_leverage": "a whole number from 1 to 125",
     "min_signal_quality": "a number from 0 to 10",
     "min_conviction_score": "a number from 0 to 10",

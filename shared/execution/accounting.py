@@ -41,13 +41,13 @@ def apply_fill(h: Holding, side: Side, qty: float, price: float, futures: bool, 
         if futures:
             h.margin += qty * price / lev
             h.leverage = lev
-        h.qty = new_qty
+        h.qty = round(new_qty, 12)  # no float residue: sizes are lot multiples
         return 0.0
     closing = min(qty, abs(h.qty))
     pnl = closing * (price - h.entry_price) * math.copysign(1, h.qty)
     if futures:
         h.margin *= 1 - closing / abs(h.qty)
-    h.qty += math.copysign(closing, signed)
+    h.qty = round(h.qty + math.copysign(closing, signed), 12)
     if not h.is_open:
         h.qty, h.entry_price, h.margin = 0.0, 0.0, 0.0
     remainder = qty - closing
@@ -75,12 +75,18 @@ def funding_amount(qty: float, mark: float, rate: float) -> float:
     return -qty * mark * rate
 
 
+def _decimals(step: float) -> int:
+    """Decimal places of a lot step or tick (0.001 -> 3, 0.5 -> 1, 1e-05 -> 5), so results print as the venue's."""
+    text = f"{step:.12f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 def round_step(value: float, step: float) -> float:
     """Round down to a multiple of `step` (lot sizes must never round up past what risk allowed)."""
     if step <= 0:
         return value
-    return math.floor(value / step + 1e-9) * step
+    return round(math.floor(value / step + 1e-9) * step, _decimals(step))
 
 
 def round_tick(price: float, tick: float) -> float:
-    return round(round(price / tick) * tick, 12) if tick > 0 else price
+    return round(round(price / tick) * tick, _decimals(tick)) if tick > 0 else price

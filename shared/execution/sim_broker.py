@@ -10,7 +10,9 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from shared.execution.accounting import EPS, Holding, apply_fill, funding_amount, liquidation_price, round_tick
+import numpy as np
+
+from shared.execution.accounting import EPS, Holding, apply_fill, funding_amount, liquidation_price, round_step, round_tick
 from shared.execution.broker import BrokerError
 from shared.execution.models import (
     BalanceReport, BrokerUpdate, Fill, FundingPayment, MarketInfo, OrderReport, OrderRequest, OrderStatus,
@@ -19,14 +21,22 @@ from shared.execution.models import (
 from shared.market.replay import ReplayFeed
 
 _WORKING = (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
+# The share of a candle's volume a resting limit order may take (the fleet's sim venue uses it; see docs/sim_venue.md).
+LIMIT_VOLUME_SHARE = 0.1
 
 
 class SimBroker:
     name = "sim"
 
     def __init__(self, feed: ReplayFeed, markets: dict[str, MarketInfo], starting_cash: float,
-                 slippage_bps: float = 2.0, state_path: Path | None = None, currency: str = "USD") -> None:
+                 slippage_bps: float = 2.0, state_path: Path | None = None, currency: str = "USD",
+                 limit_volume_share: float | None = None, fsync: bool = True, account: str = "") -> None:
+        """`limit_volume_share`: a resting limit order fills at most this share of each candle's volume (the rest
+        stays working: PARTIALLY_FILLED); None fills it whole. Market and stop orders always fill whole."""
         self._feed = feed
+        self._volume_share = limit_volume_share
+        self._tag = f"sim-{account}-" if account else "sim-"  # venue order / fill ids: unique per account
+        self._fsync = fsync  # a killed process loses nothing either way (rename is atomic); fsync guards power loss
         self._markets = markets
         self._slip = slippage_bps / 10_000
         self._path = state_path
@@ -40,6 +50,9 @@ class SimBroker:
         self.leverage: dict[str, int] = {}
         self.processed_until: float | None = None
         self._seq = 0
+        self._fill_text: list[str] = []  # JSON of each fill (append-only), so a save does not re-encode history
+        self._funding_text: list[str] = []
+        self._final_orders: dict[str, str] = {}  # JSON of orders in a final status (they never change again)
         if state_path and state_path.exists():
             self._load(state_path)
 
@@ -56,20 +69,30 @@ class SimBroker:
         self._seq = s["seq"]
 
     def _save(self) -> None:
+        """Write the whole venue state atomically (temp file, fsync, rename). Fills and final orders never change,
+        so their JSON text is encoded once and reused: a save costs the working state, not the history."""
         if not self._path:
             return
-        state = {
-            "cash": self.cash, "holdings": {k: asdict(h) for k, h in self.holdings.items() if h.is_open},
-            "orders": {k: o.to_dict() for k, o in self.orders.items()},
-            "fills": [{**asdict(f), "side": f.side.value} for f in self.fills],
-            "funding": [asdict(p) for p in self.funding_payments],
-            "leverage": self.leverage, "processed_until": self.processed_until, "seq": self._seq,
-        }
+        self._fill_text.extend(json.dumps({**asdict(f), "side": f.side.value}) for f in self.fills[len(self._fill_text):])
+        self._funding_text.extend(json.dumps(asdict(p)) for p in self.funding_payments[len(self._funding_text):])
+        orders = []
+        for k, o in self.orders.items():
+            text = self._final_orders.get(k)
+            if text is None:
+                text = json.dumps(o.to_dict())
+                if o.status.is_final:
+                    self._final_orders[k] = text
+            orders.append(f"{json.dumps(k)}: {text}")
+        head = json.dumps({"cash": self.cash, "holdings": {k: asdict(h) for k, h in self.holdings.items() if h.is_open},
+                           "leverage": self.leverage, "processed_until": self.processed_until, "seq": self._seq})
+        text = (head[:-1] + ', "orders": {' + ", ".join(orders) + '}, "fills": [' + ", ".join(self._fill_text)
+                + '], "funding": [' + ", ".join(self._funding_text) + "]}")
         tmp = self._path.with_suffix(".tmp")
         with open(tmp, "w") as fh:
-            json.dump(state, fh)
+            fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if self._fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, self._path)
 
     # -- market data -----------------------------------------------------------------------------------
@@ -82,7 +105,7 @@ class SimBroker:
     def _venue_time(self, symbol: str) -> tuple[float, float]:
         """(close time, close price) of the last candle closed by the venue's clock."""
         c = self._feed.history(symbol)
-        n = c.closed_count(self.processed_until or 0)
+        n = int(np.searchsorted(c.open_time, (self.processed_until or 0) - c.seconds, side="right"))  # closed candles
         if n == 0:
             raise BrokerError(f"no closed candle for {symbol} yet", retryable=True)
         return float(c.open_time[n - 1] + c.seconds), float(c.close[n - 1])
@@ -138,7 +161,7 @@ class SimBroker:
         ts, last = self._venue_time(request.symbol)
         order = OrderReport(request.client_order_id, request.symbol, request.side, request.type, request.qty,
                             OrderStatus.SUBMITTED, request.price, request.stop_price, request.reduce_only,
-                            venue_order_id=f"sim-{self._next_seq()}", created_at=ts, updated_at=ts)
+                            venue_order_id=f"{self._tag}{self._next_seq()}", created_at=ts, updated_at=ts)
         self.orders[order.client_order_id] = order
         reason = self._validate(request, m, last)
         if reason:
@@ -192,9 +215,12 @@ class SimBroker:
         self._seq += 1
         return self._seq
 
-    def _execute(self, order: OrderReport, m: MarketInfo, price: float, ts: float, liquidity: str) -> Fill | None:
+    def _execute(self, order: OrderReport, m: MarketInfo, price: float, ts: float, liquidity: str,
+                 cap: float | None = None) -> Fill | None:
         h = self._holding(order.symbol)
         qty = order.qty - order.filled_qty
+        if cap is not None:
+            qty = min(qty, cap)
         if order.reduce_only:
             if h.qty * order.side.sign >= 0:
                 order.status, order.reason, order.updated_at = OrderStatus.EXPIRED, "position already closed", ts
@@ -212,7 +238,8 @@ class SimBroker:
         order.avg_price = (order.avg_price * order.filled_qty + price * qty) / (order.filled_qty + qty)
         order.filled_qty += qty
         order.fee += fee
-        order.status = OrderStatus.FILLED
+        complete = order.filled_qty >= order.qty - EPS or (order.reduce_only and not h.is_open)  # nothing left to reduce
+        order.status = OrderStatus.FILLED if complete else OrderStatus.PARTIALLY_FILLED
         order.updated_at = ts
         if not h.is_open:
             self._expire_reduce_only(order.symbol, ts)
@@ -249,11 +276,12 @@ class SimBroker:
         c = self._feed.history(symbol)
         m = self._markets[symbol]
         funding = self._feed.funding(symbol)
-        lo, hi = c.closed_count(after), c.closed_count(upto)
+        lo = int(np.searchsorted(c.open_time, after - c.seconds, side="right"))  # = c.closed_count(after), no copy
+        hi = int(np.searchsorted(c.open_time, upto - c.seconds, side="right"))
         for i in range(lo, hi):
             o_t, close_t = float(c.open_time[i]), float(c.open_time[i] + c.seconds)
             bar = (float(c.open[i]), float(c.high[i]), float(c.low[i]), float(c.close[i]))
-            self._match_orders(symbol, m, o_t, close_t, bar)
+            self._match_orders(symbol, m, o_t, close_t, bar, float(c.volume[i]))
             if self.futures:
                 self._check_liquidation(symbol, m, close_t, bar)
             if funding is not None:
@@ -261,7 +289,7 @@ class SimBroker:
                     self._apply_funding(symbol, ft, rate, bar[3])
 
     def _match_orders(self, symbol: str, m: MarketInfo, open_t: float, close_t: float,
-                      bar: tuple[float, float, float, float]) -> None:
+                      bar: tuple[float, float, float, float], volume: float = float("inf")) -> None:
         o, high, low, _ = bar
         for order in [x for x in self.orders.values() if x.symbol == symbol and x.status in _WORKING]:
             if order.created_at > open_t:
@@ -275,7 +303,12 @@ class SimBroker:
             elif order.type is OrderType.LIMIT:
                 lp = order.price or 0.0
                 if (buy and low <= lp) or (not buy and high >= lp):
-                    self._execute(order, m, min(o, lp) if buy else max(o, lp), close_t, "maker")
+                    cap = None
+                    if self._volume_share is not None:
+                        cap = round_step(max(volume, 0.0) * self._volume_share, m.lot_step)
+                        if cap <= 0:
+                            continue  # too little volume in this candle for even one lot
+                    self._execute(order, m, min(o, lp) if buy else max(o, lp), close_t, "maker", cap)
 
     def _check_liquidation(self, symbol: str, m: MarketInfo, close_t: float, bar: tuple[float, float, float, float]) -> None:
         h = self.holdings.get(symbol)
@@ -289,7 +322,7 @@ class SimBroker:
         fee = m.maintenance_margin_rate * qty * liq
         pnl = apply_fill(h, side, qty, liq, True)
         self.cash += pnl - fee
-        self.fills.append(Fill(f"liq-{self._next_seq()}", f"liquidation-{symbol}-{int(close_t)}", symbol, side, qty,
+        self.fills.append(Fill(f"{self._tag}liq-{self._next_seq()}", f"liquidation-{symbol}-{int(close_t)}", symbol, side, qty,
                                liq, fee, close_t, "taker", "liquidation", pnl))
         self._expire_reduce_only(symbol, close_t)
 
@@ -303,3 +336,7 @@ class SimBroker:
 
     def recent_fills(self, since: float) -> list[Fill]:
         return [f for f in self.fills if f.ts >= since]
+
+    def recent_funding(self, since: float) -> list[FundingPayment]:
+        """Funding payments at or after market time `since`, oldest first (the cycle records them once)."""
+        return [p for p in self.funding_payments if p.ts >= since]

@@ -40,8 +40,12 @@ def load(conn: sqlite3.Connection) -> ReplayClock | None:
 class StoredReplayClock:
     """A Clock that re-reads the anchor on every call, so a re-anchor (fleet start, a test) is seen at once."""
 
-    def __init__(self, conn: sqlite3.Connection, default_start: datetime, rate: float) -> None:
+    def __init__(self, conn: sqlite3.Connection, default_start: datetime, rate: float,
+                 end: datetime | None = None) -> None:
         self._conn = conn
+        # the market stops where the bundled data ends: past it there is nothing to replay, and a clock that ran
+        # on would make a healthy agent look like one with a stale feed
+        self._end = end
         with transaction(conn):  # OR IGNORE: two agents starting at once must not re-anchor each other
             conn.execute("INSERT OR IGNORE INTO sim_clock(id, sim_start, wall_epoch, rate, created_ts) VALUES (1,?,?,?,?)",
                          (iso(default_start), time.time(), rate, iso(utc_now())))
@@ -49,4 +53,5 @@ class StoredReplayClock:
     def now(self) -> datetime:
         clock = load(self._conn)
         assert clock is not None
-        return clock.now()
+        now = clock.now()
+        return min(now, self._end) if self._end is not None else now

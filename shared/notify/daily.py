@@ -28,7 +28,10 @@ def enqueue_due_summaries(conn: sqlite3.Connection, agents: tuple[str, ...], now
         return []
     ids = []
     for agent in agents:
-        alert = messages.daily_summary(daily_summary(conn, agent, day))
+        summary = daily_summary(conn, agent, day)
+        if summary.decisions == 0 and summary.open_positions == 0:
+            continue  # the agent did not run that day and holds nothing: a summary of zeros is only noise
+        alert = messages.daily_summary(summary)
         if alert.dedup_key and not outbox.has_alert(conn, alert.dedup_key):
             ids.append(outbox.enqueue(conn, alert, now=now))
     return ids

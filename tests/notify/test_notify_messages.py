@@ -109,3 +109,9 @@ def test_daily_summaries_are_enqueued_once_per_agent_and_day(db):
     got = rows(db, "SELECT agent, kind, title FROM notify_outbox ORDER BY id")
     assert [(g["agent"], g["kind"]) for g in got] == [("hybrid", "daily_summary"), ("futures", "daily_summary")]
     assert outbox.has_alert(db, "daily_summary:futures:2025-03-01")
+
+
+def test_no_daily_summary_for_an_agent_that_did_nothing(db):
+    now = DAY + timedelta(days=1, minutes=5)
+    assert enqueue_due_summaries(db, ("hybrid", "futures"), now, hour=0) == []  # an empty day is not news
+    assert rows(db, "SELECT count(*) AS n FROM notify_outbox")[0]["n"] == 0
