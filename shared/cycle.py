@@ -64,23 +64,12 @@ class AgentSpec:
 
 
 @dataclass
-class SymbolOutcome:
-    symbol: str
-    action: str
-    reason: str
-    price: float | None = None
-    qty: float | None = None
-    client_order_id: str | None = None
-    details: dict = field(default_factory=dict)
-
-
-@dataclass
 class CycleResult:
     cycle: int
     market_time: datetime
     seconds: float
     equity: float
-    outcomes: list[SymbolOutcome] = field(default_factory=list)
+    outcomes: list[DecisionRow] = field(default_factory=list)
     fills: int = 0
     data_time: datetime | None = None  # close of the newest candle seen: how fresh the feed is
     trading_state: str = "ACTIVE"  # the agent's effective state after this cycle's review
@@ -493,7 +482,7 @@ class AgentCycle:
         data_end = self.feed.data_end()
         for symbol in self.feed.symbols:
             if now >= data_end:
-                outcome = SymbolOutcome(symbol, Action.WAIT.value,
+                outcome = DecisionRow(symbol, Action.WAIT.value,
                                         f"replay reached the end of bundled data ({data_end:%Y-%m-%d})")
             else:
                 outcome = self._decide(symbol, now, positions.get(symbol), eff)
@@ -504,9 +493,7 @@ class AgentCycle:
             self.ensure_protective_stops(now)
         self.sync_orders()
         self._record_phases(now, result.outcomes)
-        self.audit.decisions(self.cycle, now, [
-            DecisionRow(o.symbol, o.action, o.reason, o.price, o.qty, o.details, o.client_order_id)
-            for o in result.outcomes])
+        self.audit.decisions(self.cycle, now, result.outcomes)
         balance = self.broker.balance()
         held = self.broker.positions()
         self.audit.equity(now, balance.equity, balance.cash, sum(p.unrealized_pnl for p in held), len(held))
@@ -515,7 +502,7 @@ class AgentCycle:
         result.seconds = time.monotonic() - started
         return result
 
-    def _record_phases(self, now: datetime, outcomes: list[SymbolOutcome]) -> None:
+    def _record_phases(self, now: datetime, outcomes: list[DecisionRow]) -> None:
         working = self.audit.open_orders()
         held = {p.symbol: p for p in self.broker.positions()}
         closes = {r[0]: datetime.fromisoformat(r[1].replace("Z", "+00:00")) for r in self.audit.conn.execute(
@@ -536,10 +523,10 @@ class AgentCycle:
             o.details["trade_phase"] = phase.value
 
     # -- per symbol ------------------------------------------------------------------------------------
-    def _decide(self, symbol: str, now: datetime, position: PositionReport | None, state: TradingState) -> SymbolOutcome:
+    def _decide(self, symbol: str, now: datetime, position: PositionReport | None, state: TradingState) -> DecisionRow:
         base = self.feed.candles(symbol, now, self.lookback)
         if len(base) == 0:
-            return SymbolOutcome(symbol, Action.WAIT.value, "no closed candle yet")
+            return DecisionRow(symbol, Action.WAIT.value, "no closed candle yet")
         self._newest_data = max(self._newest_data or base.close_time(-1), base.close_time(-1))
         price = float(base.close[-1])
         market = self.broker.market(symbol)
@@ -605,13 +592,13 @@ class AgentCycle:
                              int(book["tp_tiers_done"] or 0), book["stop_price"])
 
     def _manage_position(self, symbol: str, position: PositionReport, base: Candles, ev: Evaluation,
-                         market: MarketInfo, price: float) -> SymbolOutcome:
+                         market: MarketInfo, price: float) -> DecisionRow:
         """Run the exit rules over every candle closed since the last check (the signal counts on the newest one);
         act on the first that triggers. The position's exit state is stored whatever happens."""
         book = self.audit.open_position(symbol)
         side = "long" if position.qty > 0 else "short"
         if book is None:
-            return SymbolOutcome(symbol, "HOLD", f"venue holds {side} {abs(position.qty):.8g} that the book lacks "
+            return DecisionRow(symbol, "HOLD", f"venue holds {side} {abs(position.qty):.8g} that the book lacks "
                                  "(reconciliation adopts it)", price)
         state = self._exit_state(book, position)
         checked = book["exit_checked_ts"]
@@ -635,7 +622,7 @@ class AgentCycle:
 
         if decision is None:
             store(state, last_checked)
-            return SymbolOutcome(symbol, "HOLD", f"holding {side} {abs(position.qty):.8g} @ {state.entry_price:.8g} "
+            return DecisionRow(symbol, "HOLD", f"holding {side} {abs(position.qty):.8g} @ {state.entry_price:.8g} "
                                  f"({state.gain_pct(price):+.2f}%); {ev.reason}", price,
                                  details={"exit": {"rule": "", "tp_tiers_done": state.tp_tiers_done,
                                                    "high_watermark": state.high_watermark,
@@ -644,7 +631,7 @@ class AgentCycle:
                             "trigger_candle": iso(from_epoch(trigger_ts)), **decision.numbers}}
         if self._control == "PAUSED" and decision.rule not in PROTECTIVE_EXITS:
             store(replace(decision.state, tp_tiers_done=state.tp_tiers_done), trigger_ts)  # this candle passes
-            return SymbolOutcome(symbol, "HOLD", f"paused by the operator: not acting on '{decision.reason}'", price,
+            return DecisionRow(symbol, "HOLD", f"paused by the operator: not acting on '{decision.reason}'", price,
                                  details=details)
         remaining = abs(position.qty) - decision.qty
         full = decision.full or remaining < market.lot_step / 2 or remaining * price < market.min_notional
@@ -659,21 +646,21 @@ class AgentCycle:
 
     def _consider_entry(self, symbol: str, ev: Evaluation, base: Candles, market: MarketInfo, price: float,
                         now: datetime, state: TradingState, blocked: tuple[str, str] | None,
-                        entry_working: bool) -> SymbolOutcome:
+                        entry_working: bool) -> DecisionRow:
         if ev.action is Action.SELL and not self.spec.allow_short:
-            return SymbolOutcome(symbol, Action.WAIT.value, f"{ev.reason}; long only, no short", price)
+            return DecisionRow(symbol, Action.WAIT.value, f"{ev.reason}; long only, no short", price)
         if ev.action not in (Action.BUY, Action.SELL):
             why = f"{ev.reason}; nothing to close" if ev.action in (Action.CLOSE, Action.PARTIAL_CLOSE) else ev.reason
-            return SymbolOutcome(symbol, Action.WAIT.value, why, price)
+            return DecisionRow(symbol, Action.WAIT.value, why, price)
         side = Side.BUY if ev.action is Action.BUY else Side.SELL
         if entry_working:
-            return SymbolOutcome(symbol, Action.WAIT.value, f"{ev.reason}; an entry order is already working", price)
+            return DecisionRow(symbol, Action.WAIT.value, f"{ev.reason}; an entry order is already working", price)
         last = self.audit.last_close(symbol)
         if last is not None and self.rules.cooldown_minutes > 0:
             until = cooldown_until(PhaseFacts(False, last_close=last, cooldown_minutes=self.rules.cooldown_minutes))
             if until is not None and now < until:
                 left = (until - now).total_seconds() / 60
-                return SymbolOutcome(symbol, Action.WAIT.value, f"{ev.reason}; cooldown after the last close until "
+                return DecisionRow(symbol, Action.WAIT.value, f"{ev.reason}; cooldown after the last close until "
                                      f"{until:%Y-%m-%d %H:%M}Z ({left:.0f} min left)", price,
                                      details={"risk": {"rule": "cooldown", "allowed": False,
                                                        "reason": "re-entry cooldown", "numbers": {
@@ -681,7 +668,7 @@ class AgentCycle:
                                                            "cooldown_minutes": self.rules.cooldown_minutes,
                                                            "minutes_left": round(left, 2)}}})
         if blocked is not None and blocked[0] != "trading_state":
-            return SymbolOutcome(symbol, Action.WAIT.value, f"{ev.reason}; rejected [{blocked[0]}] {blocked[1]}", price,
+            return DecisionRow(symbol, Action.WAIT.value, f"{ev.reason}; rejected [{blocked[0]}] {blocked[1]}", price,
                                  details={"risk": {"rule": blocked[0], "allowed": False, "reason": blocked[1],
                                                    "numbers": {"control": self._control}}})
         atr = ev.details.get("atr")
@@ -695,13 +682,13 @@ class AgentCycle:
         details = plan.details()
         if not plan.allowed:
             v = plan.verdict
-            return SymbolOutcome(symbol, Action.WAIT.value, f"{ev.reason}; risk rejected [{v.rule}] {v.reason}", price,
+            return DecisionRow(symbol, Action.WAIT.value, f"{ev.reason}; risk rejected [{v.rule}] {v.reason}", price,
                                  details=details)
         return self._open(symbol, side, plan.qty, plan.leverage, plan.stop.price, atr, ev.reason, price, market, base,
                           details)
 
     def _open(self, symbol: str, side: Side, qty: float, leverage: int, stop_price: float | None, atr: float | None,
-              reason: str, price: float, market: MarketInfo, base: Candles, details: dict) -> SymbolOutcome:
+              reason: str, price: float, market: MarketInfo, base: Candles, details: dict) -> DecisionRow:
         action = Action.BUY.value if side is Side.BUY else Action.SELL.value
         if self.futures:
             try:
@@ -710,7 +697,7 @@ class AgentCycle:
                     set_mode(symbol, self.risk.cfg.futures.margin_mode)
                 self.broker.set_leverage(symbol, leverage)
             except BrokerError as exc:
-                return SymbolOutcome(symbol, Action.WAIT.value, f"{reason}; leverage {leverage}x refused: {exc}", price,
+                return DecisionRow(symbol, Action.WAIT.value, f"{reason}; leverage {leverage}x refused: {exc}", price,
                                      details=details)
         ex = self.profile.execution
         if ex.entry_order == "limit":
@@ -724,7 +711,7 @@ class AgentCycle:
         details = {**details, "entry_order": req.type.value}
         if rep is None or (rep.status not in (OrderStatus.FILLED, OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)):
             why = rep.reason if rep else "venue error"
-            return SymbolOutcome(symbol, Action.WAIT.value, f"{reason}; order not placed: {why}", price, qty,
+            return DecisionRow(symbol, Action.WAIT.value, f"{reason}; order not placed: {why}", price, qty,
                                  req.client_order_id, details)
         if self._view is not None:
             self._view = replace(self._view, trades_today=self._view.trades_today + 1,
@@ -732,7 +719,7 @@ class AgentCycle:
                                  positions=self._view.positions + (HeldPosition(
                                      self.spec.name, symbol, side.sign * qty, price, self.data.cluster(symbol)),))
         if rep.filled_qty <= EPS:
-            return SymbolOutcome(symbol, action, f"{reason}; limit {side.value} {qty:.8g} @ {req.price:.8g} working",
+            return DecisionRow(symbol, action, f"{reason}; limit {side.value} {qty:.8g} @ {req.price:.8g} working",
                                  price, qty, req.client_order_id, details)
         self._ingest_fills()
         self.faults.crash_point("after_entry_fill", "entry", req.client_order_id)
@@ -748,18 +735,18 @@ class AgentCycle:
             self._submit(req_stop, "stop", f"stop loss (venue stop at {stop.price:.8g})")
             details["stop"]["placed"] = req_stop.client_order_id
         filled = "" if rep.status is OrderStatus.FILLED else f" (partial: {rep.filled_qty:.8g} of {qty:.8g})"
-        return SymbolOutcome(symbol, action, f"{reason}; {details['risk']['reason']}{filled}", rep.avg_price,
+        return DecisionRow(symbol, action, f"{reason}; {details['risk']['reason']}{filled}", rep.avg_price,
                              rep.filled_qty, req.client_order_id, details)
 
     def _close(self, symbol: str, position: PositionReport, price: float, reason: str, intent: str,
-               qty: float | None = None) -> SymbolOutcome:
+               qty: float | None = None) -> DecisionRow:
         """Close the position at market (all, or `qty` of it); a full close cancels its reduce-only orders."""
         side = Side.SELL if position.qty > 0 else Side.BUY
         q = abs(position.qty) if qty is None else qty
         req = OrderRequest(self._cid(symbol, intent), symbol, side, OrderType.MARKET, q, reduce_only=self.futures)
         rep = self._submit(req, intent, reason)
         if rep is None or rep.status is not OrderStatus.FILLED:
-            return SymbolOutcome(symbol, "HOLD", f"{reason}; close failed: {rep.reason if rep else 'venue error'}",
+            return DecisionRow(symbol, "HOLD", f"{reason}; close failed: {rep.reason if rep else 'venue error'}",
                                  price)
         if qty is None:
             for order in self.broker.open_orders():  # a protective stop is pointless once flat
@@ -767,5 +754,5 @@ class AgentCycle:
                     self._cancel(order.client_order_id)
         self._ingest_fills()
         action = Action.CLOSE.value if qty is None else Action.PARTIAL_CLOSE.value
-        return SymbolOutcome(symbol, action, reason, rep.avg_price, rep.filled_qty, req.client_order_id)
+        return DecisionRow(symbol, action, reason, rep.avg_price, rep.filled_qty, req.client_order_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -21,15 +21,17 @@ def _json(data: Any) -> str | None:
     return None if data is None else json.dumps(data, default=str, separators=(",", ":"))
 
 
-@dataclass(frozen=True)
+@dataclass
 class DecisionRow:
+    """One symbol's decision in one cycle (WAIT included): what, why, and the numbers behind it."""
+
     symbol: str
     action: str
     reason: str
     price: float | None = None
     qty: float | None = None
-    details: dict[str, Any] | None = None
     client_order_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditLog:
