@@ -31,7 +31,7 @@ from shared.logging_setup import setup_logging
 from shared.market.replay import ReplayFeed
 from shared.market.sim_clock_store import StoredReplayClock
 from shared.market.universe import AgentUniverse, load_universe
-from shared.risk.config import risk_config_from_settings
+from shared.risk.config import RiskConfig, risk_config_or_config_error
 from shared.risk.engine import RiskEngine
 from shared.signals.engine import build_signal_engine
 
@@ -45,6 +45,7 @@ class AgentConfig:
     profile: Profile
     universe: AgentUniverse
     leverage: int
+    risk: RiskConfig
 
 
 def load_agent_config(spec: AgentSpec) -> AgentConfig:
@@ -60,7 +61,7 @@ def load_agent_config(spec: AgentSpec) -> AgentConfig:
         for rel in (sym.data, sym.funding):
             if rel and not (settings.data_dir / rel).exists():
                 raise ConfigError("TB_DATA_DIR", str(settings.data_dir), f"a folder holding {rel} (bundled data missing)")
-    return AgentConfig(settings, profile, universe, leverage)
+    return AgentConfig(settings, profile, universe, leverage, risk_config_or_config_error(settings))
 
 
 def build_cycle(spec: AgentSpec, cfg: AgentConfig) -> AgentCycle:
@@ -76,7 +77,7 @@ def build_cycle(spec: AgentSpec, cfg: AgentConfig) -> AgentCycle:
                        account=spec.name)
     clock = StoredReplayClock(conn, s.sim_start, s.sim_clock_rate, end=feed.data_end())
     engine = build_signal_engine(spec.market, cfg.profile, s, universe=cfg.universe, feed=feed)
-    risk_cfg = risk_config_from_settings(s)
+    risk_cfg = cfg.risk
     risk = RiskEngine(risk_cfg, cfg.profile, kill_switch_path=risk_cfg.kill_switch_file(s.root))
     data, others = fleet_market_data(spec, cfg, feed)
     return AgentCycle(spec, cfg.profile, cfg.leverage, feed, broker, engine, audit, clock,

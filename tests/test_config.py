@@ -33,13 +33,15 @@ def run_check(tmp_path: Path, env_extra: dict[str, str], env_file: str | None = 
     ("TB_SIM_SPEED", "0", "> 0"),
     ("TB_SIM_START", "yesterday", "ISO-8601"),
     ("TB_MOED", "live", "unknown name"),
+    ("TB_MAX_TRADES_PER_DAY", "0", "greater than or equal to 1"),
+    ("TB_ON_MAX_DRAWDOWN", "panic", "REDUCING or HALTED"),
 ])
 def test_bad_setting_exits_2_with_one_line(tmp_path, setting, value, allowed):
     res = run_check(tmp_path, {setting: value})
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert setting in lines[0] and repr(value) in lines[0] and allowed in lines[0]
+    assert setting in lines[0] and value in lines[0] and allowed in lines[0]
 
 
 def test_bad_value_in_env_file_is_reported_too(tmp_path):

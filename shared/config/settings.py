@@ -54,31 +54,31 @@ class Settings(BaseSettings):
     sentiment_momentum_lookback: int = Field(12, ge=2, le=1000)
     sentiment_divergence_threshold: float = Field(0.4, gt=0, le=2)
 
-    # risk (docs/risk.md explains each rule)
-    risk_per_trade_pct: float = Field(1.0, gt=0, le=10)
-    kelly_min_trades: int = Field(20, ge=1, le=100)
-    kelly_fraction: float = Field(0.25, gt=0, le=1)
-    kelly_cap_pct: float = Field(20.0, ge=1, le=100)
-    max_fleet_positions: int = Field(6, ge=1, le=200)
-    max_cluster_exposure_pct: float = Field(50.0, gt=0, le=1000)
-    max_trades_per_day: int = Field(8, ge=1, le=1000)
-    max_trades_per_hour: int = Field(3, ge=1, le=1000)
-    daily_loss_limit_pct: float = Field(3.0, gt=0, le=100)
-    max_drawdown_pct: float = Field(10.0, gt=0, le=100)
-    fleet_daily_loss_limit_pct: float = Field(3.0, gt=0, le=100)
-    fleet_max_drawdown_pct: float = Field(10.0, gt=0, le=100)
-    loss_streak: int = Field(3, ge=1, le=100)
-    loss_cooldown_minutes: float = Field(60.0, ge=0, le=10080)
-    max_var_pct: float = Field(5.0, gt=0, le=100)
-    var_confidence: float = Field(0.95, gt=0.5, lt=1)
-    max_correlation: float = Field(0.85, gt=-1, le=1)
-    on_daily_loss: Literal["REDUCING", "HALTED"] = "REDUCING"
-    on_max_drawdown: Literal["REDUCING", "HALTED"] = "HALTED"
-    reducing_flatten: bool = False
-    halted_flatten: bool = True
+    # risk: defaults and allowed ranges live once, in shared.risk.config.RiskConfig (docs/risk.md); unset -> its default
+    risk_per_trade_pct: float | None = None
+    kelly_min_trades: int | None = None
+    kelly_fraction: float | None = None
+    kelly_cap_pct: float | None = None
+    max_fleet_positions: int | None = None
+    max_cluster_exposure_pct: float | None = None
+    max_trades_per_day: int | None = None
+    max_trades_per_hour: int | None = None
+    daily_loss_limit_pct: float | None = None
+    max_drawdown_pct: float | None = None
+    fleet_daily_loss_limit_pct: float | None = None
+    fleet_max_drawdown_pct: float | None = None
+    loss_streak: int | None = None
+    loss_cooldown_minutes: float | None = None
+    max_var_pct: float | None = None
+    var_confidence: float | None = None
+    max_correlation: float | None = None
+    on_daily_loss: Literal["REDUCING", "HALTED"] | None = None
+    on_max_drawdown: Literal["REDUCING", "HALTED"] | None = None
+    reducing_flatten: bool | None = None
+    halted_flatten: bool | None = None
+    min_liq_distance_atr: float | None = None
+    funding_rate_limit_pct: float | None = None
     kill_switch_path: Path = Path("run/KILL_SWITCH")
-    min_liq_distance_atr: float = Field(3.0, ge=0, le=100)
-    funding_rate_limit_pct: float = Field(0.05, ge=0, le=10)
 
     @field_validator("sim_start")
     @classmethod

@@ -158,13 +158,28 @@ ENV_SETTINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def risk_config_or_config_error(settings: Any) -> RiskConfig:
+    """risk_config_from_settings, with a bad value reported as the TB_* setting that carries it."""
+    from pydantic import ValidationError
+
+    from shared.config.errors import ConfigError
+
+    try:
+        return risk_config_from_settings(settings)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        section, name = (str(x) for x in err["loc"][:2])
+        env = next((e for e, where in ENV_SETTINGS.items() if where == (section, name)), f"risk.{section}.{name}")
+        raise ConfigError(env, err.get("input"), err["msg"].lower()) from None
+
+
 def risk_config_from_settings(settings: Any, base: RiskConfig | None = None) -> RiskConfig:
     """A RiskConfig from a Settings-like object: each TB_* name in ENV_SETTINGS is read as the attribute
-    `name[3:].lower()` (TB_MAX_TRADES_PER_DAY -> settings.max_trades_per_day); missing attributes keep the default.
+    `name[3:].lower()` (TB_MAX_TRADES_PER_DAY -> settings.max_trades_per_day); missing or None keeps the default.
     Raises pydantic.ValidationError on a bad value."""
     data: dict[str, dict[str, Any]] = (base or RiskConfig()).model_dump()
     for env, (section, name) in ENV_SETTINGS.items():
-        attr = env[3:].lower()
-        if hasattr(settings, attr):
-            data[section][name] = getattr(settings, attr)
+        value = getattr(settings, env[3:].lower(), None)
+        if value is not None:
+            data[section][name] = value
     return RiskConfig.model_validate(data)

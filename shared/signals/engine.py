@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 import yaml
 
+from shared.risk.config import risk_config_from_settings
 from shared.config.errors import ConfigError
 from shared.config.profiles import Profile
 from shared.config.settings import Settings
@@ -515,6 +516,6 @@ def build_signal_engine(market: str, profile: Profile, settings: Settings, *, un
         strategies=strategies, gating=profile.gating, aggregation=profile.aggregation,
         thresholds=Thresholds(settings.min_signal_quality, settings.min_conviction_score),
         sentiment=build_sentiment(settings, list(universe.symbols), headlines), symbols=universe.symbols,
-        universe=universe, max_drawdown_pct=min(profile.gating.max_drawdown_pct, settings.max_drawdown_pct),
+        universe=universe, max_drawdown_pct=min(profile.gating.max_drawdown_pct, risk_config_from_settings(settings).limits.max_drawdown_pct),
         candles=feed,
     )
