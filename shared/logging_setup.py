@@ -25,10 +25,16 @@ class RedactSecrets(logging.Filter):
 
 
 def secret_values(settings: Settings) -> list[str]:
+    """Values of secret-looking TB_* settings, from the environment and from .env (where they usually are)."""
     import os
 
-    names = ("KEY", "SECRET", "TOKEN", "PASSWORD", "WEBHOOK")
-    return [v for k, v in os.environ.items() if k.startswith("TB_") and any(n in k for n in names) and v]
+    from dotenv import dotenv_values
+
+    from shared.config.settings import SECRET_WORDS
+
+    env_file = settings.root / ".env"
+    values = {**(dotenv_values(env_file) if env_file.exists() else {}), **os.environ}
+    return [v for k, v in values.items() if k.startswith("TB_") and any(n in k for n in SECRET_WORDS) and v]
 
 
 def setup_logging(settings: Settings, process: str) -> None:

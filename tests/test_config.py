@@ -41,7 +41,7 @@ def test_bad_setting_exits_2_with_one_line(tmp_path, setting, value, allowed):
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert setting in lines[0] and value in lines[0] and allowed in lines[0]
+    assert setting in lines[0] and (value in lines[0] or "(hidden)" in lines[0]) and allowed in lines[0]
 
 
 def test_bad_value_in_env_file_is_reported_too(tmp_path):
@@ -90,3 +90,19 @@ def test_malformed_profile_is_a_config_error(tmp_path):
     bad.write_text("profiles:\n  x:\n    risk: {max_position_pct: 500}\n")
     with pytest.raises(ConfigError, match="profiles.x.risk.max_position_pct"):
         load_profiles(bad)
+
+
+def test_secrets_never_reach_a_log_line_or_a_config_error(tmp_path):
+    import logging
+
+    from shared.config.settings import Settings
+    from shared.logging_setup import RedactSecrets, secret_values
+
+    res = run_check(tmp_path, {"TB_TELEGRAM_BOT_TOKN": "123456:very-secret-token"})
+    assert res.returncode == 2 and "very-secret-token" not in res.stderr + res.stdout
+    (tmp_path / ".env").write_text("TB_DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/1/hook-secret\n")
+    secrets = secret_values(Settings(root=tmp_path))
+    assert "https://discord.com/api/webhooks/1/hook-secret" in secrets
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "posting to %s", ("https://discord.com/api/webhooks/1/hook-secret",), None)
+    RedactSecrets(secrets).filter(record)
+    assert "hook-secret" not in record.getMessage()

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 CONFIG_EXIT_CODE = 2
 
@@ -15,6 +18,16 @@ class ConfigError(Exception):
         self.value = value
         self.allowed = allowed
         super().__init__(f"config error: {setting}={value!r} is not valid; allowed: {allowed}")
+
+
+def setting_error(exc: "ValidationError", hints: dict[str, str] | None = None,
+                  hidden: tuple[str, ...] = ()) -> ConfigError:
+    """The first error of a TB_* settings model as a ConfigError naming the environment variable.
+    Values of fields whose name contains one of `hidden` (tokens, webhook URLs) are never echoed."""
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "?"
+    value = "(hidden)" if any(h in name for h in hidden) else err.get("input")
+    return ConfigError(f"TB_{name.upper()}", value, (hints or {}).get(name, err["msg"]))
 
 
 def exit_on_config_error(err: ConfigError) -> NoReturn:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.config.errors import ConfigError
+from shared.config.errors import ConfigError, setting_error
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LIVE_CONFIRMATION = "yes-real-money"
@@ -120,6 +120,9 @@ _ALLOWED_HINTS = {
 }
 
 
+# Setting names that carry secrets: their values never reach a log line, an error message or an alert.
+SECRET_WORDS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "WEBHOOK")
+
 # Read by start_trading_system.sh, not by Python; allowed in the environment and .env.
 SHELL_ONLY_SETTINGS = {"TB_VENV_DIR", "TB_PYTHON"}
 
@@ -159,14 +162,12 @@ def load_settings(root: Path | None = None) -> Settings:
     file_values = dotenv_values(env_file) if env_file.exists() else {}
     for key in sorted(set(file_values) | set(os.environ)):
         if key.startswith("TB_") and key not in known:
-            value = os.environ.get(key, file_values.get(key))
-            raise ConfigError(key, value, "a setting listed in .env.example (unknown name; a typo?)")
+            # the value is not echoed: a mistyped token name must not print the token
+            raise ConfigError(key, "(hidden)", "a setting listed in .env.example (unknown name; a typo?)")
     try:
         settings = Settings(_env_file=env_file if env_file.exists() else None, root=root)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "?"
-        raise ConfigError(f"TB_{name.upper()}", err.get("input"), _ALLOWED_HINTS.get(name, err["msg"])) from None
+        raise setting_error(exc, _ALLOWED_HINTS) from None
     check_mode(settings)
     return settings
 

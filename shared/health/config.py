@@ -14,7 +14,7 @@ import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.config.errors import ConfigError
+from shared.config.errors import ConfigError, setting_error
 from shared.market.timeframes import timeframe_seconds
 
 AGENTS: tuple[str, ...] = ("hybrid", "futures")
@@ -62,9 +62,7 @@ class HealthSettings(BaseSettings):
             given = {k: v for k, v in (overrides or {}).items() if v is not None}
             return cls.model_validate({**base.model_dump(), **given}) if given else base
         except ValidationError as exc:
-            err = exc.errors()[0]
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            raise ConfigError(f"TB_{name.upper()}", err.get("input"), _HINTS.get(name, err["msg"])) from None
+            raise setting_error(exc, _HINTS) from None
 
 
 @dataclass(frozen=True)

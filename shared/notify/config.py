@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TextIO
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.config.errors import ConfigError
+from shared.config.errors import ConfigError, setting_error
 from shared.notify.channels import Channel, ConsoleChannel
 from shared.notify.models import Backoff, ChannelRoute, Routing, Severity
 
@@ -74,12 +74,7 @@ class NotifySettings(BaseSettings):
         try:
             s = cls(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
         except ValidationError as exc:
-            err = exc.errors()[0]
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            value = err.get("input")
-            if "token" in name or "webhook" in name:
-                value = "(hidden)"
-            raise ConfigError(f"TB_{name.upper()}", value, _HINTS.get(name, err["msg"])) from None
+            raise setting_error(exc, _HINTS, hidden=("token", "webhook")) from None
         s.validate_channels()
         return s
 
