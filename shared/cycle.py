@@ -45,6 +45,7 @@ from shared.risk.engine import RiskEngine
 from shared.risk.fleet_state import FLEET, TradingMode, TradingState, effective_state
 from shared.risk.kill_switch import engage_kill_switch
 from shared.risk.views import EntryRequest, HeldPosition, PortfolioView
+from shared.signals import indicators
 from shared.signals.base import Action, Evaluation, SignalEngine, SymbolContext
 
 log = logging.getLogger(__name__)
@@ -89,15 +90,11 @@ def client_order_id(agent: str, symbol: str, cycle: int, intent: str) -> str:
 
 
 def _atr(c: Candles, period: int = 14) -> float | None:
-    """Wilder's average true range of the last `period` candles (None: too few)."""
+    """The last average true range (TA-Lib, Wilder) of `c`; None with too few candles."""
     if len(c) < period + 1:
         return None
-    h, lo, cl = c.high[-(period * 3 + 1):], c.low[-(period * 3 + 1):], c.close[-(period * 3 + 1):]
-    tr = np.maximum(h[1:] - lo[1:], np.maximum(np.abs(h[1:] - cl[:-1]), np.abs(lo[1:] - cl[:-1])))
-    atr = float(tr[:period].mean())
-    for x in tr[period:]:
-        atr = (atr * (period - 1) + float(x)) / period
-    return atr
+    value = float(indicators.atr(c.high, c.low, c.close, period)[-1])
+    return value if np.isfinite(value) else None
 
 
 def _conviction(ev: Evaluation) -> float:
