@@ -130,7 +130,13 @@ def test_kill_9_in_the_middle_of_order_submission_leaves_no_duplicate_order(flee
     assert wait_for(marker.exists, timeout=60, interval=0.2), "the futures agent never submitted an entry"
     point, intent, cid, pid = marker.read_text().split()
     assert (point, intent) == ("after_submit", "entry")
-    assert not psutil.pid_exists(int(pid)) or psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+    def dead() -> bool:  # the marker is written just before the SIGKILL: give the kill a moment to land
+        try:
+            return psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    assert wait_for(dead, timeout=10, interval=0.05), "the agent should have killed itself at the crash point"
     crashed_at = iso(datetime.fromtimestamp(marker.stat().st_mtime, tz=timezone.utc))  # the DB's timestamp format
     # supervisord starts it again; the restarted agent recovers and keeps cycling
     assert wait_for(lambda: [r for r in recoveries(project) if r[1] > crashed_at], timeout=30, interval=0.3)
