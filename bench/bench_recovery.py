@@ -34,17 +34,14 @@ from shared.fleet.supervisor_client import rpc  # noqa: E402
 from shared.notify.timefmt import parse_iso  # noqa: E402
 from tests.fakes.fake_discord import FakeDiscord  # noqa: E402
 from tests.fakes.fake_telegram import FakeTelegram  # noqa: E402
-from tests.system_helpers import copy_project, query, run  # noqa: E402
+from tests.system_helpers import copy_project, query, run, wait_for  # noqa: E402
 
 
 def wait(predicate, timeout: float, interval: float = 0.02):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"gave up after {timeout} s")
+    value = wait_for(predicate, timeout, interval)
+    if not value:
+        raise TimeoutError(f"gave up after {timeout} s")
+    return value
 
 
 class Bench:

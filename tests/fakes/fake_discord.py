@@ -18,7 +18,9 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.loopback import LoopbackServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -36,8 +38,11 @@ class WebhookMessage:
     ts: float
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
+    name = "fake-discord"
+
     def __init__(self, webhook_id: str = DEFAULT_ID, token: str = DEFAULT_TOKEN) -> None:
+        super().__init__()
         self.webhook_id = webhook_id
         self.token = token
         self.messages: list[WebhookMessage] = []
@@ -46,36 +51,10 @@ class FakeDiscord:
         self._snowflakes = itertools.count(1_200_000_000_000_000_000)
         self._scripted: list[tuple[int, dict[str, str], dict[str, Any]]] = []
         self._server_errors = False
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
 
-    # -- lifecycle -------------------------------------------------------------------------------------
-    def start(self) -> "FakeDiscord":
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _make_handler(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                         name=f"fake-discord-{self.port}").start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def down(self) -> None:
-        self.stop()
-
-    def up(self) -> None:
-        if self._server is None:
-            self.start()
-
-    def __enter__(self) -> "FakeDiscord":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # -- lifecycle (LoopbackServer) -------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     @property
     def webhook_url(self) -> str:

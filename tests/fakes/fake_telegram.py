@@ -20,7 +20,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakes.loopback import LoopbackServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -37,9 +39,12 @@ class SentMessage:
     ts: float
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
+    name = "fake-telegram"
+
     def __init__(self, token: str = DEFAULT_TOKEN, bot_username: str = "tracer_test_bot",
                  max_long_poll_s: float = 5.0) -> None:
+        super().__init__()
         self.token = token
         self.bot_username = bot_username
         self.max_long_poll_s = max_long_poll_s
@@ -52,42 +57,14 @@ class FakeTelegram:
         self._scripted: list[tuple[int, dict[str, Any]]] = []  # queued sendMessage failures: (status, envelope)
         self._server_errors = False
         self.response_delay_s = 0.0  # sendMessage stores the message, then answers this late (a slow/cut-off reply)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
-    # -- lifecycle -------------------------------------------------------------------------------------
-    def start(self) -> "FakeTelegram":
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"fake-telegram-{self.port}")
-        self._thread.start()
-        return self
+    # -- lifecycle (LoopbackServer) -------------------------------------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _on_stop(self) -> None:
         with self._lock:
-            self._lock.notify_all()
-
-    def down(self) -> None:
-        """Connection refused until up()."""
-        self.stop()
-
-    def up(self) -> None:
-        if self._server is None:
-            self.start()
-
-    def __enter__(self) -> "FakeTelegram":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+            self._lock.notify_all()  # release long-polling getUpdates
 
     @property
     def api_base(self) -> str:
