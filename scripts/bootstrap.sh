@@ -27,8 +27,14 @@ tracer_bootstrap() {
   stamp="$venv/.tracer-install-stamp"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "installing Tracer${extras:+ [$extras]} into $venv (first run takes a minute)"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root${extras:+[$extras]}" || return 1
+    local log="$venv/tracer-install.log"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip >"$log" 2>&1 || true
+    # the build backend's chatter goes to the log; it is shown only when the install fails
+    if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root${extras:+[$extras]}" >>"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "error: installing the dependencies failed (full log: $log)" >&2
+      return 1
+    fi
     echo "$want" > "$stamp"
   fi
 }
