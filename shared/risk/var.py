@@ -81,8 +81,17 @@ def correlation(a: Sequence[float], b: Sequence[float]) -> float | None:
     return float(np.corrcoef(m[:, 0], m[:, 1])[0, 1])
 
 
-def _missing(returns: Mapping[str, Sequence[float]], symbols: Sequence[str], min_obs: int) -> list[str]:
-    return [s for s in symbols if s not in returns or len(returns[s]) < min_obs]
+def _missing_returns_verdict(rule: str, what: str, returns: Mapping[str, Sequence[float]], symbols: Sequence[str],
+                             cfg: PortfolioRiskConfig) -> RiskVerdict | None:
+    """None when every symbol has enough returns; else the verdict on_missing_returns asks for (skip or reject)."""
+    missing = [s for s in symbols if s not in returns or len(returns[s]) < cfg.min_observations]
+    if not missing:
+        return None
+    why = f"fewer than {cfg.min_observations} returns for {', '.join(missing)}"
+    if cfg.on_missing_returns == "allow":
+        return RiskVerdict.ok(rule, f"{what} not checked: {why} (on_missing_returns=allow)", missing=",".join(missing))
+    return RiskVerdict.reject(rule, f"{what} cannot be computed: {why}", missing=",".join(missing),
+                              min_observations=cfg.min_observations)
 
 
 def check_var(held: Mapping[str, float], candidate: str, candidate_exposure: float, fleet_equity: float,
@@ -95,14 +104,9 @@ def check_var(held: Mapping[str, float], candidate: str, candidate_exposure: flo
     after = dict(held)
     after[candidate] = after.get(candidate, 0.0) + candidate_exposure
     needed = sorted(s for s, e in after.items() if e != 0)
-    missing = _missing(returns, needed, cfg.min_observations)
-    if missing:
-        why = f"fewer than {cfg.min_observations} returns for {', '.join(missing)}"
-        if cfg.on_missing_returns == "allow":
-            return RiskVerdict.ok("portfolio_var", f"VaR not checked: {why} (on_missing_returns=allow)",
-                                  missing=",".join(missing))
-        return RiskVerdict.reject("portfolio_var", f"VaR cannot be computed: {why}", missing=",".join(missing),
-                                  min_observations=cfg.min_observations)
+    unchecked = _missing_returns_verdict("portfolio_var", "VaR", returns, needed, cfg)
+    if unchecked is not None:
+        return unchecked
     before = portfolio_var(held, returns, cfg.var_confidence, cfg.horizon_periods)
     post = portfolio_var(after, returns, cfg.var_confidence, cfg.horizon_periods)
     limit = fleet_equity * cfg.max_var_pct / 100
@@ -130,14 +134,9 @@ def check_correlation(held: Sequence[tuple[str, float]], candidate: str, candida
     if not held:
         return RiskVerdict.ok("correlation", "no other open position", max_correlation=cfg.max_correlation)
     needed = sorted({candidate, *(s for s, _ in held)})
-    missing = _missing(returns, needed, cfg.min_observations)
-    if missing:
-        why = f"fewer than {cfg.min_observations} returns for {', '.join(missing)}"
-        if cfg.on_missing_returns == "allow":
-            return RiskVerdict.ok("correlation", f"correlation not checked: {why} (on_missing_returns=allow)",
-                                  missing=",".join(missing))
-        return RiskVerdict.reject("correlation", f"correlation cannot be computed: {why}", missing=",".join(missing),
-                                  min_observations=cfg.min_observations)
+    unchecked = _missing_returns_verdict("correlation", "correlation", returns, needed, cfg)
+    if unchecked is not None:
+        return unchecked
     worst_sym, worst = "", -math.inf
     for sym, direction in held:
         rho = correlation(returns[candidate], returns[sym]) if sym != candidate else 1.0
