@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generic, Mapping, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
+from shared.config.strict import StrictModel
 from shared.market.candles import Candles
 from shared.signals import indicators as ind
 from shared.signals.base import Action, SymbolContext
@@ -36,10 +36,8 @@ class Signal:
             raise ValueError(f"signal confidence {self.confidence!r} from {self.source} is not within 0..1")
 
 
-class StrategyParams(BaseModel):
+class StrategyParams(StrictModel):
     """Base for each strategy's profile params: a typo in YAML is an error, not a silent default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Features:
@@ -120,6 +118,21 @@ def position_side(ctx: SymbolContext) -> int:
     if pos is None or pos.qty == 0:
         return 0
     return 1 if pos.qty > 0 else -1
+
+
+EXIT_CONFIDENCE = 0.8  # reaching the reference level is the planned target of a reversion trade, not a guess
+
+
+def exit_at_level(ctx: SymbolContext, source: str, close: float, level: float, label: str,
+                  metadata: Mapping[str, Any]) -> list[Signal] | None:
+    """A reversion trade is done when price is back at its reference level (the mean, the VWAP): CLOSE the
+    position then; None when flat or not there yet."""
+    side = position_side(ctx)
+    if (side > 0 and close >= level) or (side < 0 and close <= level):
+        held = "long" if side > 0 else "short"
+        return [Signal(Action.CLOSE, source, EXIT_CONFIDENCE,
+                       f"{source}: close {close:.6g} back at {label} {level:.6g} -> close the {held}", dict(metadata))]
+    return None
 
 
 def directional(ctx: SymbolContext, direction: int, source: str, confidence: float, reason: str,

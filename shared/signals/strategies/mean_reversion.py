@@ -5,10 +5,8 @@ import math
 
 from pydantic import Field, model_validator
 
-from shared.signals.base import Action, SymbolContext
-from shared.signals.strategies.base import Features, Signal, Strategy, StrategyParams, directional, position_side, r
-
-EXIT_CONFIDENCE = 0.8  # reaching the middle band is the planned target, not a guess
+from shared.signals.base import SymbolContext
+from shared.signals.strategies.base import Features, Signal, Strategy, StrategyParams, directional, exit_at_level, r
 
 
 class MeanReversionParams(StrategyParams):
@@ -43,14 +41,10 @@ class MeanReversion(Strategy[MeanReversionParams]):
         width = upper - lower
         md = {"close": r(close, 10), "bb_upper": r(upper, 10), "bb_mid": r(mid, 10), "bb_lower": r(lower, 10),
               "rsi": r(rsi, 2), "bb_period": p.bb_period, "bb_k": p.bb_k}
-        side = position_side(ctx)
         # Exit first: back at the mean is the whole trade.
-        if side > 0 and close >= mid:
-            return [Signal(Action.CLOSE, self.name, EXIT_CONFIDENCE,
-                           f"{self.name}: close {close:.6g} back at the middle band {mid:.6g} -> close the long", md)]
-        if side < 0 and close <= mid:
-            return [Signal(Action.CLOSE, self.name, EXIT_CONFIDENCE,
-                           f"{self.name}: close {close:.6g} back at the middle band {mid:.6g} -> close the short", md)]
+        done = exit_at_level(ctx, self.name, close, mid, "the middle band", md)
+        if done is not None:
+            return done
         if width <= 0:
             return []  # a flat band has no "outside"
         if close < lower and rsi < p.rsi_oversold:

@@ -6,10 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.signals.base import Action, SymbolContext
-from shared.signals.strategies.base import Features, Signal, Strategy, StrategyParams, directional, position_side, r
-
-EXIT_CONFIDENCE = 0.8  # back at VWAP is the planned target
+from shared.signals.base import SymbolContext
+from shared.signals.strategies.base import Features, Signal, Strategy, StrategyParams, directional, exit_at_level, r
 
 
 class VwapReversionParams(StrategyParams):
@@ -34,13 +32,9 @@ class VwapReversion(Strategy[VwapReversionParams]):
             return []
         md: dict[str, float | int | str] = {"close": r(close, 10), "session_vwap": r(vwap, 10), "session_bars": bars,
                                             "stretch_unit": p.stretch_unit, "stretch_min": p.stretch}
-        side = position_side(ctx)
-        if side > 0 and close >= vwap:
-            return [Signal(Action.CLOSE, self.name, EXIT_CONFIDENCE,
-                           f"{self.name}: close {close:.6g} back at session VWAP {vwap:.6g} -> close the long", md)]
-        if side < 0 and close <= vwap:
-            return [Signal(Action.CLOSE, self.name, EXIT_CONFIDENCE,
-                           f"{self.name}: close {close:.6g} back at session VWAP {vwap:.6g} -> close the short", md)]
+        done = exit_at_level(ctx, self.name, close, vwap, "session VWAP", md)
+        if done is not None:
+            return done
         if p.stretch_unit == "atr":
             atr = float(f.atr(p.atr_period)[-1])
             if math.isnan(atr) or atr <= 0:
