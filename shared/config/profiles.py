@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from shared.config.errors import ConfigError
+from shared.config.strict import StrictModel
 from shared.signals.aggregation import AggregationConfig
 from shared.signals.config import SignalsConfig
 from shared.signals.gating import GatingConfig
@@ -17,23 +18,19 @@ from shared.signals.strategies import build_strategies
 DEFAULT_STRATEGIES: tuple[str, ...] = ("momentum", "breakout", "mean_reversion", "vwap_reversion", "short_momentum")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RiskParams(_Strict):
+class RiskParams(StrictModel):
     max_position_pct: float = Field(10.0, gt=0, le=100, description="per-trade maximum, % of equity (margin for futures)")
     max_open_positions: int = Field(3, ge=1, le=100)
     stop_loss_pct: float = Field(2.0, gt=0, le=50)
     take_profit_pct: float = Field(4.0, gt=0, le=500)
 
 
-class TakeProfitTier(_Strict):
+class TakeProfitTier(StrictModel):
     at_pct: float = Field(gt=0, le=500, description="gain from entry, %")
     fraction: float = Field(gt=0, le=1, description="share of the largest size held that this tier closes")
 
 
-class ExitParams(_Strict):
+class ExitParams(StrictModel):
     """Exit rules (docs/risk.md, "Exits"); the stop-loss distance is risk.stop_loss_pct. Times in market minutes."""
 
     take_profit: tuple[TakeProfitTier, ...] | None = Field(
@@ -54,7 +51,7 @@ class ExitParams(_Strict):
         return self
 
 
-class ExecutionParams(_Strict):
+class ExecutionParams(StrictModel):
     """How entries are placed: market orders (default) or resting limit orders that may fill partially."""
 
     entry_order: Literal["market", "limit"] = "market"
@@ -62,7 +59,7 @@ class ExecutionParams(_Strict):
     entry_timeout_minutes: float = Field(60.0, gt=0, le=10_080, description="cancel what is left of a limit entry")
 
 
-class Profile(_Strict):
+class Profile(StrictModel):
     name: str
     description: str = ""
     leverage: int = Field(1, ge=1, le=125)

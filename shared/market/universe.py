@@ -6,24 +6,23 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from shared.config.errors import ConfigError
+from shared.config.strict import StrictModel
 from shared.market.timeframes import timeframe_seconds
 from shared.signals.triggers import TriggerScanConfig
 from shared.signals.universe_filter import UniverseFilterConfig, validate_universe
 
 
-class SymbolSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SymbolSpec(StrictModel):
     data: str
     funding: str | None = None
     cluster: str = "other"
     tier: int = Field(3, ge=1, le=10, description="liquidity tier (filter.tiers); unlabelled symbols are the lowest")
 
 
-class AgentUniverse(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class AgentUniverse(StrictModel):
     market: Literal["spot", "futures"]
     timeframe: str
     # Confirmation timeframes read besides the base one; None = the profile's signals.higher_timeframes.

@@ -5,11 +5,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from shared.config.strict import StrictModel
 
 
 class RiskBucket(str, Enum):
@@ -18,7 +16,7 @@ class RiskBucket(str, Enum):
     HIGH = "HIGH"
 
 
-class BucketConfig(_Strict):
+class BucketConfig(StrictModel):
     """Size multipliers (fractions of the conviction-scaled size). LOW is what a risk downgrade falls to."""
 
     low: float = Field(0.25, gt=0, le=1)
@@ -35,7 +33,7 @@ class BucketConfig(_Strict):
         return {RiskBucket.LOW: self.low, RiskBucket.NORMAL: self.normal, RiskBucket.HIGH: self.high}[bucket]
 
 
-class SizingConfig(_Strict):
+class SizingConfig(StrictModel):
     conviction_floor: float = Field(0.2, gt=0, le=1, description="share of the per-trade max at conviction 0")
     conviction_ceiling: float = Field(1.0, gt=0, le=1, description="share of the per-trade max at conviction 10")
     risk_per_trade_pct: float = Field(1.0, gt=0, le=10, description="equity lost if the protective stop is hit, %")
@@ -49,7 +47,7 @@ class SizingConfig(_Strict):
         return self
 
 
-class KellyConfig(_Strict):
+class KellyConfig(StrictModel):
     min_trades: int = Field(20, ge=1, le=10_000, description="closed trades needed before Kelly applies")
     lookback_trades: int = Field(100, ge=1, le=10_000, description="most recent closed trades used")
     fraction: float = Field(0.25, gt=0, le=1, description="fractional Kelly multiplier (0.25 = quarter Kelly)")
@@ -65,7 +63,7 @@ class KellyConfig(_Strict):
         return self
 
 
-class LimitsConfig(_Strict):
+class LimitsConfig(StrictModel):
     max_fleet_positions: int = Field(6, ge=1, le=200)
     max_cluster_exposure_pct: float = Field(50.0, gt=0, le=1000, description="gross notional per cluster, % of fleet equity")
     max_trades_per_day: int = Field(8, ge=1, le=1000)
@@ -80,7 +78,7 @@ class LimitsConfig(_Strict):
     danger_states: tuple[str, ...] = ("DANGER",)
 
 
-class PortfolioRiskConfig(_Strict):
+class PortfolioRiskConfig(StrictModel):
     """Fleet VaR and correlation across both agents' positions."""
 
     var_confidence: float = Field(0.95, gt=0.5, lt=1)
@@ -92,7 +90,7 @@ class PortfolioRiskConfig(_Strict):
     on_missing_returns: Literal["reject", "allow"] = "reject"
 
 
-class StateConfig(_Strict):
+class StateConfig(StrictModel):
     """ACTIVE / REDUCING / HALTED: what each breach moves to and what each state does."""
 
     on_daily_loss: Literal["REDUCING", "HALTED"] = "REDUCING"
@@ -103,7 +101,7 @@ class StateConfig(_Strict):
     kill_switch_path: Path = Path("run/KILL_SWITCH")
 
 
-class FuturesConfig(_Strict):
+class FuturesConfig(StrictModel):
     max_leverage: int = Field(5, ge=1, le=125)
     margin_mode: Literal["isolated"] = "isolated"
     min_liq_distance_atr: float = Field(3.0, ge=0, le=100, description="K: liquidation at least K x ATR from entry")
@@ -114,7 +112,7 @@ class FuturesConfig(_Strict):
                                                                 "entry-liquidation distance inside it")
 
 
-class RiskConfig(_Strict):
+class RiskConfig(StrictModel):
     sizing: SizingConfig = SizingConfig()
     kelly: KellyConfig = KellyConfig()
     limits: LimitsConfig = LimitsConfig()

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from shared.config.strict import StrictModel
 from shared.signals.base import Action, Evaluation
 from shared.signals.strategies import REGISTRY
 from shared.signals.strategies.base import Signal
@@ -21,8 +22,7 @@ Mode = Literal["voting", "weighted", "unanimous", "threshold"]
 SIDES = ("BUY", "SELL", "EXIT")
 
 
-class AggregationConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class AggregationConfig(StrictModel):
 
     mode: Mode = "weighted"
     min_signal_confidence: float = Field(0.0, ge=0, le=1, description="signals below this are ignored (and listed)")

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from shared.config.strict import StrictModel
 from shared.market.timeframes import timeframe_seconds
 from shared.signals.regime import Regime
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IndicatorParams(_Strict):
+class IndicatorParams(StrictModel):
     """Periods in candles of the timeframe the indicator runs on."""
 
     ema_fast: int = Field(9, ge=2, le=500)
@@ -44,7 +41,7 @@ class IndicatorParams(_Strict):
         return self
 
 
-class RegimeParams(_Strict):
+class RegimeParams(StrictModel):
     """Regime classification, volatility and trend-strength buckets, and the TRANSITION window."""
 
     adx_trend: float = Field(25.0, gt=0, lt=100, description="ADX at or above which a new trend regime may start")
@@ -67,7 +64,7 @@ class RegimeParams(_Strict):
         return self
 
 
-class StateParams(_Strict):
+class StateParams(StrictModel):
     """The non-regime parts of market state: key levels, funding, risk state."""
 
     key_level_timeframe: str | None = Field(None, description="timeframe of the key high/low; None = highest configured")
@@ -91,7 +88,7 @@ class StateParams(_Strict):
         return self
 
 
-class QualityWeights(_Strict):
+class QualityWeights(StrictModel):
     momentum: float = Field(0.35, ge=0)
     volume: float = Field(0.25, ge=0)
     rsi: float = Field(0.25, ge=0)
@@ -104,7 +101,7 @@ class QualityWeights(_Strict):
         return self
 
 
-class QualityParams(_Strict):
+class QualityParams(StrictModel):
     weights: QualityWeights = QualityWeights()
     momentum_full_atr: float = Field(3.0, gt=0, description="a move of this many ATRs in the trade's direction scores 10")
     volume_z_full: float = Field(2.0, gt=0, description="a volume z-score of +this scores 10 (and -this scores 0)")
@@ -113,7 +110,7 @@ class QualityParams(_Strict):
     rsi_width: float = Field(25.0, gt=0, le=100, description="RSI distance from the ideal at which the RSI score reaches 0")
 
 
-class ConvictionWeights(_Strict):
+class ConvictionWeights(StrictModel):
     quality: float = Field(0.40, ge=0)
     regime: float = Field(0.25, ge=0)
     volatility: float = Field(0.15, ge=0)
@@ -129,7 +126,7 @@ class ConvictionWeights(_Strict):
 Score = Annotated[float, Field(ge=0, le=10)]
 
 
-class RegimeAlignment(_Strict):
+class RegimeAlignment(StrictModel):
     """Score 0..10 of a setup in each regime; `with_trend` = BULL for a long, BEAR for a short."""
 
     with_trend: Score
@@ -139,13 +136,13 @@ class RegimeAlignment(_Strict):
     transition: Score
 
 
-class VolatilitySuitability(_Strict):
+class VolatilitySuitability(StrictModel):
     low: Score = 5.0
     normal: Score = 10.0
     high: Score = 4.0
 
 
-class ConvictionParams(_Strict):
+class ConvictionParams(StrictModel):
     weights: ConvictionWeights = ConvictionWeights()
     alignment_trend: RegimeAlignment = RegimeAlignment(
         with_trend=10, against_trend=0, sideways_low_vol=5, sideways_high_vol=4, transition=0)
@@ -154,14 +151,14 @@ class ConvictionParams(_Strict):
     volatility: VolatilitySuitability = VolatilitySuitability()
 
 
-class Thresholds(_Strict):
+class Thresholds(StrictModel):
     """Per-regime overrides of TB_MIN_SIGNAL_QUALITY / TB_MIN_CONVICTION_SCORE; None keeps the global value."""
 
     min_signal_quality: float | None = Field(None, ge=0, le=10)
     min_conviction_score: float | None = Field(None, ge=0, le=10)
 
 
-class SignalsConfig(_Strict):
+class SignalsConfig(StrictModel):
     """Everything the signal library reads from a profile's `signals:` section."""
 
     higher_timeframes: tuple[str, ...] = Field(("1h", "4h"), description="confirmation timeframes; those not above base are skipped")

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from shared.config.strict import StrictModel
 from shared.signals.strategies import REGISTRY
 
 REGIMES = ("BULL_TREND", "BEAR_TREND", "SIDEWAYS_LOW_VOL", "SIDEWAYS_HIGH_VOL", "TRANSITION")
@@ -38,14 +39,13 @@ def _known_strategies(rows: Mapping[str, tuple[str, ...]], what: str) -> None:
                              f"known: {', '.join(sorted(REGISTRY))}")
 
 
-class GatingConfig(BaseModel):
+class GatingConfig(StrictModel):
     """Regime -> allowed strategies, volatility -> blocked strategies, strategies that need shorts, drawdown limit.
 
     A profile overrides rows, not the whole table: `regimes: {BULL_TREND: [momentum]}` replaces that row only;
     `volatility_blocks: {LOW: []}` lifts the LOW block.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     regimes: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_REGIME_TABLE))
     volatility_blocks: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_VOLATILITY_BLOCKS))

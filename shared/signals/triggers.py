@@ -11,41 +11,38 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from shared.config.strict import StrictModel
 from shared.market.candles import Candles
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VolumeSpikeTrigger(_Strict):
+class VolumeSpikeTrigger(StrictModel):
     enabled: bool = True
     window: int = Field(20, ge=2, le=1000, description="average volume of the previous N candles")
     min_ratio: float = Field(3.0, gt=1, le=1000, description="last volume / that average")
 
 
-class RangeBreakoutTrigger(_Strict):
+class RangeBreakoutTrigger(StrictModel):
     enabled: bool = True
     range_hours: float = Field(24.0, gt=0, le=720, description="range of the previous hours (last candle excluded)")
     min_excess_pct: float = Field(0.1, gt=0, le=100, description="close beyond the range by at least this %")
 
 
-class MomentumMoveTrigger(_Strict):
+class MomentumMoveTrigger(StrictModel):
     enabled: bool = True
     window: int = Field(12, ge=1, le=1000, description="candles")
     min_move_pct: float = Field(2.0, gt=0, le=1000, description="|close change| over the window, %")
 
 
-class VReversalTrigger(_Strict):
+class VReversalTrigger(StrictModel):
     enabled: bool = True
     window: int = Field(12, ge=3, le=1000, description="candles holding the swing and the recovery")
     min_swing_pct: float = Field(3.0, gt=0, le=1000, description="drop to the low (or rise to the high), %")
     min_recovery: float = Field(0.6, gt=0, le=2, description="share of the swing won back by the last close")
 
 
-class TriggerScanConfig(_Strict):
+class TriggerScanConfig(StrictModel):
     max_candidates: int = Field(5, ge=1, le=1000, description="symbols evaluated per cycle (open positions extra)")
     min_score: float = Field(0.0, ge=0, description="a candidate needs at least this strength x confidence")
     strength_cap: float = Field(3.0, ge=1, le=100, description="strengths above this count as this")

@@ -11,19 +11,19 @@ from types import MappingProxyType
 from typing import Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from shared.config.errors import ConfigError
+from shared.config.strict import StrictModel
 from shared.market.candles import Candles
 
 DEFAULT_CLUSTERS = ("majors", "l1", "l2", "defi", "ai", "meme", "payments", "exchange", "stocks", "other")
 _DAY = 86_400
 
 
-class LiquidityLimits(BaseModel):
+class LiquidityLimits(StrictModel):
     """Thresholds for one tier, in the quote currency (USD/USDT); a missing limit is not checked."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_quote_volume_24h: float | None = Field(None, ge=0)
     max_spread_pct: float | None = Field(None, gt=0, le=100, description="(ask - bid) / mid, in %")
@@ -38,8 +38,7 @@ def _default_tiers() -> dict[int, LiquidityLimits]:
     }
 
 
-class UniverseFilterConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class UniverseFilterConfig(StrictModel):
 
     trade_tiers: tuple[int, ...] = Field((1, 2, 3), description="tiers this agent may open positions in")
     tiers: dict[int, LiquidityLimits] = Field(default_factory=_default_tiers)
