@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
 from tests.fakes.loopback import LoopbackServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_ID = "112233445566778899"
@@ -87,14 +87,6 @@ class FakeDiscord(LoopbackServer):
     def posts(self) -> int:
         with self._lock:
             return len(self.requests)
-
-    def wait_for(self, predicate: Callable[["FakeDiscord"], bool], timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self):
-                return True
-            time.sleep(0.02)
-        return predicate(self)
 
     # -- the API ---------------------------------------------------------------------------------------
     def _execute(self, webhook_id: str, token: str, query: dict[str, str],

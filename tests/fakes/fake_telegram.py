@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
 from tests.fakes.loopback import LoopbackServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_TOKEN = "123456789:AAHfakeFAKEfakeFAKEfakeFAKEfake_token-1"
@@ -114,14 +114,6 @@ class FakeTelegram(LoopbackServer):
     def calls(self, method: str) -> int:
         with self._lock:
             return sum(1 for m, _ in self.requests if m == method)
-
-    def wait_for(self, predicate: Callable[["FakeTelegram"], bool], timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self):
-                return True
-            time.sleep(0.02)
-        return predicate(self)
 
     # -- the API ---------------------------------------------------------------------------------------
     def _api(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:

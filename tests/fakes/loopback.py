@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TypeVar
+from typing import Callable, TypeVar
+
+from tests.system_helpers import wait_for
 
 S = TypeVar("S", bound="LoopbackServer")
 
@@ -44,6 +46,10 @@ class LoopbackServer:
     def up(self) -> None:
         if self._server is None:
             self.start()
+
+    def wait_for(self: S, predicate: Callable[[S], bool], timeout: float = 10.0) -> bool:
+        """Poll `predicate(self)` until it holds or `timeout` seconds pass."""
+        return bool(wait_for(lambda: predicate(self), timeout, interval=0.02))
 
     def __enter__(self: S) -> S:
         return self.start()
