@@ -38,7 +38,9 @@ class Candles:
 
     def closed_count(self, now_epoch: float) -> int:
         """How many candles have closed by `now_epoch` (a candle closes at open + timeframe)."""
-        return int(np.searchsorted(self.open_time + self.seconds, now_epoch, side="right"))
+        # open + tf <= now  <=>  open <= now - tf: search the stored column instead of allocating a shifted copy
+        # (this runs for every symbol in every cycle and in the sim venue's matching loop)
+        return int(np.searchsorted(self.open_time, now_epoch - self.seconds, side="right"))
 
 
 def resample(c: Candles, timeframe: str, now_epoch: float | None = None) -> Candles:
